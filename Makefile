@@ -1,0 +1,47 @@
+# The two commands a fresh clone needs: `make serve` and `make test`. Each does its own set-up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STORE ?= model_store
+HOST ?= 0.0.0.0
+PORT ?= 8000
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install serve test lint typecheck check train-defaults bench-accuracy bench-serving clean
+
+# The stamp is remade whenever pyproject.toml changes, so `make` re-installs after a dependency edit.
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# Trains the default models only when the store holds none, then serves on $(PORT).
+train-defaults: install
+	$(BIN)/forecast-train --defaults-if-empty --store $(STORE)
+
+serve: train-defaults
+	FORECAST_MODEL_STORE=$(STORE) $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench-accuracy: install
+	$(BIN)/python bench/accuracy.py
+
+bench-serving: install
+	$(BIN)/python bench/serving.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

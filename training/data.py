@@ -1,0 +1,165 @@
+"""Series to train on: the course's synthetic series, or a column of a user's CSV file. Pure numpy."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[np.float64]
+
+
+class DataError(ValueError):
+    """The data cannot be used; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """A named univariate series and the index where its validation part begins."""
+
+    name: str
+    values: Array  # (n,)
+    split: int
+    season_length: int
+
+    @property
+    def train(self) -> Array:
+        """Values before the split, shape ``(split,)``."""
+        return self.values[: self.split]
+
+    @property
+    def valid(self) -> Array:
+        """Values from the split on, shape ``(n - split,)``."""
+        return self.values[self.split :]
+
+    def sha256(self) -> str:
+        """Hash of the float64 values, recorded in metadata so a version names its exact data."""
+        return hashlib.sha256(np.ascontiguousarray(self.values, dtype="<f8").tobytes()).hexdigest()
+
+
+def seasonal_pattern(season_time: Array) -> Array:
+    """The course's seasonal shape over one period, ``season_time`` in [0, 1)."""
+    return np.where(season_time < 0.4, np.cos(season_time * 2 * np.pi), 1 / np.exp(3 * season_time))
+
+
+def synthetic_values(
+    length: int = 4 * 365 + 1,
+    baseline: float = 10.0,
+    slope: float = 0.05,
+    period: int = 365,
+    amplitude: float = 40.0,
+    noise_level: float = 5.0,
+    seed: int = 42,
+) -> Array:
+    """The course's series: trend + seasonality + Gaussian noise; shape ``(length,)``."""
+    time = np.arange(length, dtype=np.float64)
+    season_time = (time % period) / period
+    noise = np.random.RandomState(seed).randn(length) * noise_level
+    return baseline + slope * time + amplitude * seasonal_pattern(season_time) + noise
+
+
+def synthetic_noise(length: int = 4 * 365 + 1, noise_level: float = 5.0, seed: int = 42) -> Array:
+    """The noise term of :func:`synthetic_values` alone: the errors of a perfect model."""
+    return np.random.RandomState(seed).randn(length) * noise_level
+
+
+def synthetic(split: int = 1000, season_length: int = 365) -> Series:
+    """The course's running example: 1461 daily points, trained on ``[:1000]``."""
+    return Series("synthetic", synthetic_values(period=season_length), split, season_length)
+
+
+def load_csv(
+    path: str | Path,
+    column: str,
+    time_column: str | None = None,
+    fill: Literal["refuse", "interpolate"] = "refuse",
+) -> Array:
+    """Read one numeric column of a CSV file with a header row; shape ``(n,)``.
+
+    Rows are ordered by ``time_column`` when given (ISO dates and numbers sort as text and as
+    numbers respectively). Missing values are refused unless ``fill="interpolate"``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"data file not found: {path}")
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames or []
+            for wanted in (column, time_column):
+                if wanted is not None and wanted not in header:
+                    raise DataError(
+                        f"column {wanted!r} not in {path.name}; columns are: {', '.join(header)}"
+                    )
+            rows = list(reader)
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path.name} is not UTF-8 text: {e}") from None
+    except csv.Error as e:
+        raise DataError(f"{path.name} is not valid CSV: {e}") from None
+    if not rows:
+        raise DataError(f"{path.name} has no data rows")
+
+    if time_column is not None:
+        keys = [r[time_column] for r in rows]
+        try:
+            numeric = [float(k) for k in keys]
+            order = sorted(range(len(rows)), key=numeric.__getitem__)
+        except ValueError:
+            order = sorted(range(len(rows)), key=keys.__getitem__)
+        rows = [rows[i] for i in order]
+
+    values = np.empty(len(rows))
+    missing: list[int] = []
+    for i, row in enumerate(rows):
+        text = (row.get(column) or "").strip()
+        if text == "" or text.lower() in {"nan", "na", "null", "none"}:
+            missing.append(i)
+            values[i] = np.nan
+            continue
+        try:
+            v = float(text)
+        except ValueError:
+            raise DataError(
+                f"non-numeric value {text!r} in column {column!r} at data row {i + 1}"
+            ) from None
+        if not math.isfinite(v):
+            raise DataError(f"non-finite value {text!r} in column {column!r} at data row {i + 1}")
+        values[i] = v
+
+    if missing:
+        if fill == "refuse":
+            shown = ", ".join(str(i + 1) for i in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise DataError(
+                f"{len(missing)} missing value(s) in column {column!r} at data row(s) {shown}{more};"
+                " pass --fill interpolate to fill them"
+            )
+        known = np.flatnonzero(~np.isnan(values))
+        if known.size < 2:
+            raise DataError(f"column {column!r} has fewer than 2 values to interpolate from")
+        holes = np.isnan(values)
+        values[holes] = np.interp(np.flatnonzero(holes), known, values[known])
+    return values
+
+
+def check_length(n: int, window_size: int, horizon: int, split: int) -> None:
+    """Raise DataError unless a series of ``n`` values leaves training and validation windows."""
+    if not 0 < split < n:
+        raise DataError(f"split {split} must lie inside the series (1..{n - 1})")
+    need = window_size + horizon
+    if split < need + 1:
+        raise DataError(
+            f"series too short: the training part has {split} values but window {window_size}"
+            f" + horizon {horizon} needs at least {need + 1}"
+        )
+    if n - split < horizon:
+        raise DataError(
+            f"series too short: the validation part has {n - split} values, fewer than the"
+            f" horizon {horizon}"
+        )

@@ -1,0 +1,69 @@
+"""Wrap a trained Keras model so that it takes and returns raw values, and save it as a SavedModel.
+
+Each window is centred on its first value and divided by the training part's standard deviation
+before the network sees it; outputs are mapped back the same way. Centring on the *first* value
+keeps sequence-to-sequence training causal: every step of the window already knows it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from training import store
+
+
+class Servable(tf.Module):
+    """A trained network with its scaling, exposing the store's two signatures."""
+
+    def __init__(
+        self, model: keras.Model, window_size: int, horizon: int, sequence_output: bool, scale: float
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.window_size = window_size
+        self.horizon = horizon
+        self.sequence_output = sequence_output
+        self.scale = tf.constant(scale, tf.float32)
+        spec = tf.TensorSpec([None, window_size], tf.float32, name=store.INPUT_KEY)
+        steps = tf.TensorSpec([], tf.int32, name=store.STEPS_KEY)
+        self.serve = tf.function(self._serve, input_signature=[spec])
+        self.forecast = tf.function(self._forecast, input_signature=[spec, steps])
+
+    def step(self, window: tf.Tensor) -> tf.Tensor:
+        """Raw windows ``[batch, W]`` -> the next ``horizon`` raw values ``[batch, H]``."""
+        origin = window[:, :1]
+        y = self.model((window - origin) / self.scale, training=False)
+        if self.sequence_output:
+            y = y[:, -1, :]
+        return y * self.scale + origin
+
+    def _serve(self, window: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {store.OUTPUT_KEY: self.step(window)}
+
+    def _forecast(self, window: tf.Tensor, steps: tf.Tensor) -> dict[str, tf.Tensor]:
+        calls = (tf.maximum(steps, 1) + self.horizon - 1) // self.horizon
+        outputs = tf.TensorArray(tf.float32, size=calls)
+
+        def body(i: tf.Tensor, w: tf.Tensor, out: tf.TensorArray) -> tuple:
+            y = self.step(w)
+            w = tf.concat([w, y], axis=1)[:, -self.window_size :]
+            return i + 1, w, out.write(i, y)
+
+        _, _, outputs = tf.while_loop(lambda i, w, out: i < calls, body, (0, window, outputs))
+        flat = tf.reshape(tf.transpose(outputs.stack(), [1, 0, 2]), [tf.shape(window)[0], -1])
+        return {store.OUTPUT_KEY: flat[:, :steps]}
+
+
+def save(servable: Servable, folder: Path) -> None:
+    """Write ``servable`` as a SavedModel with the store's signatures into ``folder``."""
+    tf.saved_model.save(
+        servable,
+        str(folder),
+        signatures={
+            store.SERVING_SIGNATURE: servable.serve,
+            store.FORECAST_SIGNATURE: servable.forecast,
+        },
+    )
