@@ -19,7 +19,12 @@ class Servable(tf.Module):
     """A trained network with its scaling, exposing the store's two signatures."""
 
     def __init__(
-        self, model: keras.Model, window_size: int, horizon: int, sequence_output: bool, scale: float
+        self,
+        model: keras.Model,
+        window_size: int,
+        horizon: int,
+        sequence_output: bool,
+        scale: float,
     ) -> None:
         super().__init__()
         self.model = model
@@ -47,7 +52,9 @@ class Servable(tf.Module):
         calls = (tf.maximum(steps, 1) + self.horizon - 1) // self.horizon
         outputs = tf.TensorArray(tf.float32, size=calls)
 
-        def body(i: tf.Tensor, w: tf.Tensor, out: tf.TensorArray) -> tuple:
+        def body(
+            i: tf.Tensor, w: tf.Tensor, out: tf.TensorArray
+        ) -> tuple[tf.Tensor, tf.Tensor, tf.TensorArray]:
             y = self.step(w)
             w = tf.concat([w, y], axis=1)[:, -self.window_size :]
             return i + 1, w, out.write(i, y)

@@ -1,0 +1,459 @@
+"""``forecast-train``: train architectures on a series and publish each as a new version in the store.
+
+Arguments and data are checked before TensorFlow is imported, so a mistake is reported in a
+second as one line, ``forecast-train: error: ...``, with exit status 2. A model that cannot be
+trained (its loss diverged) exits with 1. Every run ends with a table of what it published.
+
+A CSV file's series needs ``--season-length``: the seasonal baselines every model is compared
+with are only as right as that period, and no default suits hourly, daily and monthly data alike.
+The synthetic series defaults to the course's settings (period 365, split at 1000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from training import baselines, store
+from training.data import DataError, Series, check_length, load_csv, synthetic_values
+
+if TYPE_CHECKING:
+    from training.architectures import Architecture
+    from training.pipeline import Published, TrainConfig
+
+PROG = "forecast-train"
+DEFAULT_ARCHITECTURES = ("wavenet", "conv_lstm", "lstm", "linear")
+SYNTHETIC_SPLIT = 1000
+SYNTHETIC_SEASON_LENGTH = 365
+CSV_SPLIT_FRACTION = 0.8
+# A model is named "<dataset>-<architecture>"; the longest architecture name takes 19 characters
+# of the 64 a name may have.
+MAX_DATASET_NAME = 40
+
+
+class CliError(Exception):
+    """A problem to report as one line; ``status`` is the exit code."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse would print the whole usage first; one line names the problem.
+        raise CliError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _positive_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``forecast-train``."""
+    parser = _Parser(
+        prog=PROG,
+        description="Train forecasting models and publish each as a new version in the store.",
+        epilog=(
+            "examples: forecast-train --all --epochs 2 --store /tmp/store;  forecast-train --arch"
+            " linear --data sales.csv --column units --time-column date --season-length 7"
+        ),
+    )
+    which = parser.add_argument_group("what to train")
+    which.add_argument(
+        "--arch", action="append", metavar="NAME", help="an architecture to train (repeatable)"
+    )
+    which.add_argument("--all", action="store_true", help="train every architecture")
+    which.add_argument("--list", action="store_true", help="print the architectures and exit")
+    which.add_argument(
+        "--defaults-if-empty",
+        action="store_true",
+        help=(
+            f"if the store has no model, train the default set ({', '.join(DEFAULT_ARCHITECTURES)})"
+            " with their production settings; otherwise do nothing"
+        ),
+    )
+
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--dataset",
+        choices=["synthetic"],
+        help="a built-in series (the default): the course's 1461 daily synthetic values",
+    )
+    data.add_argument("--data", type=Path, metavar="FILE", help="a CSV file with a header row")
+    data.add_argument("--column", metavar="COL", help="the CSV column to forecast")
+    data.add_argument("--time-column", metavar="T", help="sort the CSV rows by this column")
+    data.add_argument(
+        "--fill",
+        choices=["refuse", "interpolate"],
+        help="what to do with missing CSV values (default: refuse)",
+    )
+    data.add_argument(
+        "--split",
+        type=_positive_int,
+        help=(
+            f"values before this index are the training part (default: {SYNTHETIC_SPLIT} for"
+            f" synthetic, {CSV_SPLIT_FRACTION:.0%}% of the length for a CSV)"
+        ),
+    )
+    data.add_argument(
+        "--season-length",
+        type=_positive_int,
+        metavar="N",
+        help=(
+            f"the period of the seasonal baselines, in steps (default: {SYNTHETIC_SEASON_LENGTH}"
+            " for synthetic; required with --data, e.g. 7 for daily or 12 for monthly values)"
+        ),
+    )
+
+    fit = parser.add_argument_group("training (defaults: each architecture's own)")
+    fit.add_argument("--window", type=_positive_int, metavar="W", help="input window size")
+    fit.add_argument(
+        "--horizon",
+        type=_positive_int,
+        default=1,
+        metavar="H",
+        help="values per model call (default: %(default)s)",
+    )
+    fit.add_argument(
+        "--epochs", type=_positive_int, help="most epochs (early stopping may end sooner)"
+    )
+    fit.add_argument("--batch-size", type=_positive_int, metavar="B")
+    fit.add_argument("--learning-rate", type=_positive_float, metavar="LR")
+    fit.add_argument(
+        "--holdout",
+        type=_fraction,
+        metavar="F",
+        help="fraction of the training part held out for early stopping (default: TrainConfig's)",
+    )
+    fit.add_argument(
+        "--find-lr", action="store_true", help="choose the learning rate by the course's sweep"
+    )
+    fit.add_argument("--seed", type=int, help="random seed (default: TrainConfig's)")
+
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--store",
+        type=Path,
+        default=Path("model_store"),
+        help="the model store (default: %(default)s)",
+    )
+    out.add_argument(
+        "--name", help='model name, only with one architecture (default: "<dataset>-<arch>")'
+    )
+    out.add_argument("--quiet", action="store_true", help="no progress output, only the table")
+    return parser
+
+
+@contextlib.contextmanager
+def _import_logs_held() -> Iterator[None]:
+    """Hold back what reaches file descriptor 2 while TensorFlow loads; replay it if loading fails.
+
+    TensorFlow logs INFO lines while it loads, before its logging is initialised, and those ignore
+    TF_CPP_MIN_LOG_LEVEL; when that variable asks for quiet, this keeps them off the terminal.
+    """
+    quiet = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") not in ("", "0")
+    if "tensorflow" in sys.modules or not quiet:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as held:
+            os.dup2(held.fileno(), 2)
+            try:
+                yield
+            except BaseException:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                held.seek(0)
+                sys.stderr.write(held.read().decode(errors="replace"))
+                raise
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
+def _architectures() -> dict[str, Architecture]:
+    with _import_logs_held():
+        from training.architectures import ARCHITECTURES
+    return ARCHITECTURES
+
+
+def _list_architectures() -> None:
+    archs = _architectures().values()
+    width = max(len(a.name) for a in archs)
+    for a in archs:
+        print(f"{a.name:<{width}}  {a.output:<8}  window {a.window_size:>3}  {a.description}")
+
+
+def dataset_name(path: Path) -> str:
+    """The dataset name for a CSV file: its stem lowercased, other characters replaced by '-'."""
+    name = re.sub(r"[^a-z0-9_-]+", "-", path.stem.lower()).strip("-_")
+    return name[:MAX_DATASET_NAME].rstrip("-_") or "data"
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Reject combinations of options that make no sense together."""
+    if args.arch and args.all:
+        raise CliError("choose architectures with --arch or --all, not both")
+    if args.defaults_if_empty and (args.arch or args.all or args.name):
+        raise CliError("--defaults-if-empty trains its own set; drop --arch, --all and --name")
+    if not (args.arch or args.all or args.defaults_if_empty):
+        raise CliError("choose what to train: --arch NAME (repeatable) or --all; see --list")
+    if args.data is not None and args.dataset is not None:
+        raise CliError("choose one series: --dataset or --data, not both")
+    if args.data is None:
+        for option, value in (
+            ("--column", args.column),
+            ("--time-column", args.time_column),
+            ("--fill", args.fill),
+        ):
+            if value is not None:
+                raise CliError(f"{option} applies to --data FILE only")
+    else:
+        if args.column is None:
+            raise CliError("--data needs --column COL, the column to forecast")
+        if args.season_length is None:
+            raise CliError(
+                "--data needs --season-length N, the period of the seasonal baselines in steps"
+                " (e.g. 7 for daily values with a weekly cycle, 12 for monthly values)"
+            )
+    if args.find_lr and args.learning_rate is not None:
+        raise CliError("--find-lr chooses the learning rate; drop --learning-rate")
+    if args.name is not None:
+        store.validate_name(args.name)
+
+
+def _selected(args: argparse.Namespace, known: dict[str, Architecture]) -> list[str]:
+    if args.defaults_if_empty:
+        names = list(DEFAULT_ARCHITECTURES)
+    elif args.all:
+        names = list(known)
+    else:
+        names = list(dict.fromkeys(args.arch))
+    for name in names:
+        if name not in known:
+            raise CliError(f"unknown architecture {name!r}; choose from: {', '.join(known)}")
+    if args.name is not None and len(names) != 1:
+        raise CliError(f"--name names one model, but {len(names)} architectures were chosen")
+    return names
+
+
+def _series(args: argparse.Namespace) -> Series:
+    if args.data is None:
+        # --season-length changes what the baselines assume, never the course's series itself.
+        values = synthetic_values()
+        name = "synthetic"
+        split = args.split or SYNTHETIC_SPLIT
+        season_length = args.season_length or SYNTHETIC_SEASON_LENGTH
+    else:
+        values = load_csv(args.data, args.column, args.time_column, args.fill or "refuse")
+        name = dataset_name(args.data)
+        split = args.split or round(CSV_SPLIT_FRACTION * len(values))
+        season_length = args.season_length
+    try:
+        baselines.check_season_length(season_length)
+    except ValueError as e:
+        raise CliError(str(e).replace("season_length", "--season-length")) from None
+    return Series(name, values, split, season_length)
+
+
+def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list[TrainConfig]:
+    """One config per architecture, each checked against the series before anything trains."""
+    from training.pipeline import TrainConfig
+
+    given = {
+        "window_size": args.window,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "holdout": args.holdout,
+        "seed": args.seed,
+    }
+    overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    configs = []
+    for name in names:
+        config = TrainConfig(
+            name,
+            series,
+            horizon=args.horizon,
+            find_lr=args.find_lr,
+            verbose=not args.quiet,
+            name=args.name,
+            **overrides,
+        )
+        check_length(
+            len(series.values),
+            config.window_size or config.arch.window_size,
+            args.horizon,
+            series.split,
+        )
+        store.validate_name(config.model_name)
+        configs.append(config)
+    return configs
+
+
+def _disk_full(error: BaseException) -> bool:
+    if isinstance(error, OSError):
+        return error.errno == errno.ENOSPC
+    # TensorFlow's file system raises its own OpError, with only strerror(ENOSPC) in the message.
+    return os.strerror(errno.ENOSPC) in str(error)
+
+
+def _train_and_publish(config: TrainConfig, store_path: Path) -> Published:
+    import tensorflow as tf
+
+    from training.pipeline import train_and_publish
+
+    try:
+        return train_and_publish(config, store_path)
+    except (OSError, tf.errors.OpError) as e:
+        if _disk_full(e):
+            raise CliError(
+                f"no space left on device while writing {config.model_name} to {store_path};"
+                " nothing was published for it"
+            ) from None
+        if isinstance(e, OSError):
+            raise CliError(f"cannot write {config.model_name} to {store_path}: {e}") from None
+        raise
+    except RuntimeError as e:
+        if "diverged" not in str(e):
+            raise
+        raise CliError(f"{config.model_name}: {e}", status=1) from None
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def results_table(results: Sequence[tuple[Published, float]]) -> str:
+    """One row per published version: its scores next to the naive and the best baseline.
+
+    ``seconds`` is the wall time of the whole version: training, scoring and export.
+    """
+    header = ("name", "version", "val MAE", "naive MAE", "best baseline", "its MAE", "seconds")
+    rows = [header]
+    for published, seconds in results:
+        scores = published.metadata.validation.scores
+        naive = scores.get("naive")
+        others = {k: s.mae for k, s in scores.items() if k != "model"}
+        best = min(others, key=others.__getitem__) if others else None
+        rows.append(
+            (
+                published.name,
+                str(published.version),
+                _cell(scores["model"].mae),
+                _cell(naive.mae if naive else None),
+                best or "-",
+                _cell(others[best] if best else None),
+                f"{seconds:.1f}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    left = {0, 4}  # the name columns; numbers align right
+    return "\n".join(
+        "  ".join(
+            c.ljust(w) if i in left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Do what the parsed arguments ask; raises CliError (or DataError, StoreError) on bad input."""
+    if args.list:
+        _list_architectures()
+        return 0
+    _check_arguments(args)
+    if args.store.exists() and not args.store.is_dir():
+        raise CliError(f"--store {args.store} is not a folder")
+    if args.defaults_if_empty:
+        existing = [n for n in store.model_names(args.store) if store.versions(args.store, n)]
+        if existing:
+            print(f"{args.store} already has {len(existing)} models; not training the defaults")
+            return 0
+    known = _architectures()
+    names = _selected(args, known)
+    series = _series(args)
+    configs = _configs(args, names, series)
+
+    results: list[tuple[Published, float]] = []
+    try:
+        for i, config in enumerate(configs, 1):
+            if not args.quiet:
+                window = config.window_size or config.arch.window_size
+                print(
+                    f"[{i}/{len(configs)}] training {config.model_name}: {config.architecture},"
+                    f" window {window}, horizon {config.horizon}, {series.name} split at"
+                    f" {series.split} of {len(series.values)}",
+                    flush=True,
+                )
+            started = time.perf_counter()
+            published = _train_and_publish(config, args.store)
+            results.append((published, time.perf_counter() - started))
+    finally:
+        # Whatever happens to a later model, the versions already published are reported.
+        if results:
+            print(results_table(results), flush=True)
+    return 0
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``forecast-train``; returns the exit status (0, 1 training failed, 2 bad input)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return run(build_parser().parse_args(argv))
+    except SystemExit as e:  # --help
+        return e.code if isinstance(e.code, int) else 0
+    except CliError as e:
+        return _fail(str(e), e.status)
+    except (DataError, store.StoreError) as e:
+        return _fail(str(e), 2)
+    except KeyboardInterrupt:
+        return _fail("interrupted; versions already published are kept, nothing else", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
