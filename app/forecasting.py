@@ -1,0 +1,311 @@
+"""The numbers behind ``POST /forecast``: plain functions on numpy arrays, no web framework.
+
+For a series ``x`` of shape ``(n,)`` and a model with window ``W``:
+
+* the *windowed* forecasts are the one-step-ahead forecasts of ``x[W:]``, each made from the
+  window just before it; every window goes through the model in a few fixed-size batched calls,
+  so the number of calls grows with ``n / batch`` only, never one call per window;
+* the *horizon* forecast is the next ``h`` values after ``x[-1]``, from one call of the
+  ``forecast`` signature (recursive inside the graph for one-step models, direct for multi-step);
+* prediction intervals come from the validation residuals' quantiles stored with the version
+  (``metadata.residual_quantiles``): for a level ``L`` the interval at ``s`` steps ahead is
+  ``forecast + [q_s((1 - L/100) / 2), q_s((1 + L/100) / 2)]``, ``q_s`` interpolated linearly
+  between the stored probabilities and clamped to the outermost ones (0.5% and 99.5%); beyond the
+  ``S`` stored steps the last row is used, widened by ``sqrt(s / S)``;
+* every method (the model and the baselines) is scored on the same positions, those all of them
+  cover, with MASE scaled by the naive in-sample MAE of the values before those positions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from app.errors import InvalidRequest, NonFiniteResult, SeriesTooShort
+from training import baselines as baseline_methods
+from training import metrics
+from training.store import ResidualQuantiles
+
+Array = npt.NDArray[np.float64]
+Float32Array = npt.NDArray[np.float32]
+MODEL = "model"
+
+
+class Forecaster(Protocol):
+    """What forecasting needs of a model version (``app.registry.LoadedModel`` is one)."""
+
+    @property
+    def window_size(self) -> int: ...
+
+    def one_step(self, windows: Float32Array) -> Float32Array: ...
+
+    def ahead(self, windows: Float32Array, steps: int) -> Float32Array: ...
+
+
+@dataclass(frozen=True)
+class Windowed:
+    """One-step-ahead forecasts: ``values[i]`` forecasts ``x[start + i]``."""
+
+    start: int
+    values: Array
+
+
+@dataclass(frozen=True)
+class MethodForecast:
+    """A method's horizon forecast ``(h,)`` and its windowed forecasts."""
+
+    forecast: Array
+    windowed: Windowed
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Lower and upper bounds, each ``(h,)``."""
+
+    lower: Array
+    upper: Array
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Scores of every method on positions ``start .. end - 1`` of the series (and beyond it)."""
+
+    start: int
+    end: int
+    scores: dict[str, dict[str, float | None]]
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """Everything one forecast request computes."""
+
+    model: MethodForecast
+    intervals: dict[str, Interval]
+    baselines: dict[str, MethodForecast]
+    windowed_scores: Scored | None
+    horizon_scores: Scored | None
+    best: str | None
+
+
+def in_batches(
+    call: Callable[[Float32Array], Float32Array], windows: npt.NDArray[np.floating], batch: int
+) -> Array:
+    """``call`` over ``windows`` ``(k, W)`` in chunks of ``batch`` rows; returns ``(k, H)``."""
+    chunks = [
+        call(np.ascontiguousarray(windows[lo : lo + batch], dtype=np.float32))
+        for lo in range(0, len(windows), batch)
+    ]
+    return np.concatenate(chunks).astype(np.float64)
+
+
+def windowed_forecast(model: Forecaster, series: Array, batch_windows: int) -> Windowed:
+    """One-step-ahead forecasts of ``series[W:]`` from the window before each; ``(n - W,)``."""
+    w = model.window_size
+    if len(series) <= w:
+        return Windowed(w, np.empty(0))
+    windows = np.lib.stride_tricks.sliding_window_view(series[:-1], w)  # (n - W, W), a view
+    return Windowed(w, in_batches(model.one_step, windows, batch_windows)[:, 0])
+
+
+def horizon_forecast(model: Forecaster, series: Array, horizon: int) -> Array:
+    """The next ``horizon`` values after ``series``, from its last window; ``(horizon,)``."""
+    window = series[None, -model.window_size :].astype(np.float32)
+    return model.ahead(window, horizon)[0].astype(np.float64)
+
+
+def residual_quantiles(
+    quantiles: ResidualQuantiles, probabilities: Sequence[float], horizon: int
+) -> Array:
+    """Residual quantiles at ``probabilities`` for 1..``horizon`` steps ahead; ``(p, horizon)``."""
+    levels = np.asarray(quantiles.levels, dtype=np.float64)
+    rows = quantiles.by_step
+    if (
+        len(levels) < 2
+        or not rows
+        or any(len(row) != len(levels) for row in rows)
+        or not np.all(np.diff(levels) > 0)
+    ):
+        raise InvalidRequest(
+            "this model version has no usable residual quantiles, so it cannot give intervals"
+        )
+    by_step = np.asarray(rows, dtype=np.float64)  # (S, L)
+    stored = len(by_step)
+    steps = np.arange(1, horizon + 1)
+    table = (
+        by_step[np.minimum(steps, stored) - 1] * np.sqrt(np.maximum(steps / stored, 1.0))[:, None]
+    )
+    return np.array([[np.interp(p, levels, row) for row in table] for p in probabilities])
+
+
+def level_key(level: float) -> str:
+    """How a level is written as a key: 80 -> "80", 97.5 -> "97.5"."""
+    return f"{level:g}"
+
+
+def prediction_intervals(
+    values: Array, quantiles: ResidualQuantiles, levels: Iterable[float]
+) -> dict[str, Interval]:
+    """Intervals around ``values`` ``(h,)`` for each level in percent (see the module's notes)."""
+    unique = sorted({float(level) for level in levels})
+    if not unique:
+        return {}
+    probabilities = [p for level in unique for p in ((1 - level / 100) / 2, (1 + level / 100) / 2)]
+    q = residual_quantiles(quantiles, probabilities, len(values))
+    return {
+        level_key(level): Interval(values + q[2 * i], values + q[2 * i + 1])
+        for i, level in enumerate(unique)
+    }
+
+
+def check_baselines(names: Sequence[str], length: int, season_length: int) -> None:
+    """Raise :class:`SeriesTooShort` naming each baseline the series is too short for."""
+    short = {
+        name: need
+        for name in names
+        if length < (need := baseline_methods.BASELINES[name].min_length(season_length))
+    }
+    if short:
+        text = ", ".join(f"{name!r} needs at least {need} values" for name, need in short.items())
+        raise SeriesTooShort(
+            f"the series has {length} values, too short for baseline(s): {text}"
+            f" (season_length {season_length})",
+            {"length": length, "season_length": season_length, "needed": short},
+        )
+
+
+def baseline_forecasts(
+    series: Array, names: Sequence[str], horizon: int, season_length: int
+) -> dict[str, MethodForecast]:
+    """Each named baseline's horizon and windowed forecasts (``training.baselines``)."""
+    out = {}
+    for name in names:
+        start, values = baseline_methods.windowed(name, series, season_length)
+        ahead = baseline_methods.forecast(name, series, horizon, season_length)
+        out[name] = MethodForecast(ahead, Windowed(start, values))
+    return out
+
+
+def score_windowed(series: Array, windowed: Mapping[str, Windowed]) -> Scored | None:
+    """Score every method on the positions all of them cover; None when there are none."""
+    start = max(w.start for w in windowed.values())
+    end = len(series)
+    if start >= end:
+        return None
+    actual = series[start:]
+    scale = metrics.naive_scale(series[:start])
+    scores = {
+        name: metrics.score(actual, w.values[start - w.start :], scale)
+        for name, w in windowed.items()
+    }
+    return Scored(start, end, scores)
+
+
+def score_horizon(series: Array, actuals: Array, forecasts: Mapping[str, Array]) -> Scored:
+    """Score each method's first ``len(actuals)`` forecast values; MASE scaled on ``series``."""
+    n, k = len(series), len(actuals)
+    scale = metrics.naive_scale(series)
+    scores = {name: metrics.score(actuals, f[:k], scale) for name, f in forecasts.items()}
+    return Scored(n, n + k, scores)
+
+
+def best_method(scored: Scored | None) -> str | None:
+    """The method with the lowest MAE (the model wins ties), or None without scores."""
+    if scored is None:
+        return None
+
+    def mae(name: str) -> tuple[float, bool]:
+        value = scored.scores[name]["mae"]
+        return (math.inf if value is None else value, name != MODEL)
+
+    return min(scored.scores, key=mae)
+
+
+def _check_finite(result: ForecastResult) -> None:
+    """Refuse to answer with NaN or infinity anywhere (JSON has no place for them)."""
+    arrays: dict[str, Array] = {
+        "forecast.values": result.model.forecast,
+        "windowed.values": result.model.windowed.values,
+    }
+    for key, interval in result.intervals.items():
+        arrays[f"forecast.intervals.{key}.lower"] = interval.lower
+        arrays[f"forecast.intervals.{key}.upper"] = interval.upper
+    for name, b in result.baselines.items():
+        arrays[f"baselines.{name}.forecast"] = b.forecast
+        arrays[f"baselines.{name}.windowed.values"] = b.windowed.values
+    for where, scored in (("windowed", result.windowed_scores), ("horizon", result.horizon_scores)):
+        for name, scores in (scored.scores if scored else {}).items():
+            for metric, value in scores.items():
+                if value is not None and not math.isfinite(value):
+                    arrays[f"metrics.{where}.scores.{name}.{metric}"] = np.array([value])
+    bad = [key for key, values in arrays.items() if not np.isfinite(values).all()]
+    if bad:
+        raise NonFiniteResult(
+            f"the result overflowed (non-finite values in {', '.join(bad[:5])});"
+            " the series' values are too large to forecast",
+            {"fields": bad},
+        )
+
+
+def forecast(
+    model: Forecaster,
+    quantiles: ResidualQuantiles,
+    series: Array,
+    *,
+    horizon: int,
+    season_length: int,
+    baselines: Sequence[str] | None = None,
+    levels: Sequence[float] = (),
+    actuals: Array | None = None,
+    batch_windows: int = 4096,
+) -> ForecastResult:
+    """The model's and the baselines' forecasts, intervals and scores for ``series`` ``(n,)``.
+
+    ``baselines`` None takes every baseline the series is long enough for; naming one it is too
+    short for raises :class:`SeriesTooShort`. The model is called ``ceil((n - W) / batch_windows)``
+    times for the windowed forecasts and once for the horizon.
+    """
+    n, w = len(series), model.window_size
+    if n < w:
+        raise SeriesTooShort(
+            f"the series has {n} values but this model's window_size is {w}:"
+            f" send at least {w} values",
+            {"length": n, "window_size": w},
+        )
+    try:
+        baseline_methods.check_season_length(season_length)
+    except ValueError as e:
+        raise InvalidRequest(str(e), {"season_length": season_length}) from None
+    if baselines is None:
+        names = baseline_methods.available(n, season_length)
+    else:
+        names = list(dict.fromkeys(baselines))
+        check_baselines(names, n, season_length)
+
+    windowed = windowed_forecast(model, series, batch_windows)
+    ahead = horizon_forecast(model, series, horizon)
+    intervals = prediction_intervals(ahead, quantiles, levels)
+    others = baseline_forecasts(series, names, horizon, season_length)
+
+    windowed_scores = score_windowed(
+        series, {MODEL: windowed, **{name: b.windowed for name, b in others.items()}}
+    )
+    horizon_scores = None
+    if actuals is not None and len(actuals):
+        horizon_scores = score_horizon(
+            series, actuals, {MODEL: ahead, **{name: b.forecast for name, b in others.items()}}
+        )
+    result = ForecastResult(
+        model=MethodForecast(ahead, windowed),
+        intervals=intervals,
+        baselines=others,
+        windowed_scores=windowed_scores,
+        horizon_scores=horizon_scores,
+        best=best_method(windowed_scores),
+    )
+    _check_finite(result)
+    return result

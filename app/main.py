@@ -1,0 +1,112 @@
+"""The forecasting service: ``create_app()`` assembles it; ``app`` is what uvicorn runs.
+
+Nothing heavy happens at import: the lifespan sets TensorFlow's devices up and starts the
+registry's watch over the store, which loads every version off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import runtime
+from app.dependencies import API_KEY_HEADER, require_api_key
+from app.errors import install_error_handlers
+from app.middleware import BodySizeLimit
+from app.registry import ModelRegistry
+from app.routers import forecast, health, metrics, models, tf_serving
+from app.settings import Settings, get_settings
+from app.telemetry import Metrics, MetricsMiddleware
+
+logger = logging.getLogger("app")
+
+
+def _ensure_logging() -> None:
+    """Show the service's INFO logs (loads, unloads) unless logging was configured already."""
+    if not logging.getLogger().handlers and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Set the devices up, start watching the store; stop watching on shutdown."""
+    settings: Settings = app.state.settings
+    _ensure_logging()
+    app.state.devices = await asyncio.to_thread(runtime.configure_devices, settings.device)
+    registry = ModelRegistry(settings.model_store, on_call=app.state.metrics.count_call)
+    app.state.registry = registry
+    watcher = asyncio.create_task(registry.watch(settings.reload_seconds), name="store-watch")
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        app.state.registry = None
+
+
+def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    """FastAPI's document, with this deployment's configured limits written into it."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = FastAPI.openapi(app)
+    request = schema.get("components", {}).get("schemas", {}).get("ForecastRequest", {})
+    fields = request.get("properties", {})
+    if "series" in fields:
+        fields["series"]["maxItems"] = settings.max_series_length
+    if "horizon" in fields:
+        fields["horizon"]["maximum"] = settings.max_horizon
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(
+        tf_serving.openapi_components()
+    )
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app for ``settings`` (default: from the environment)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Forecasting service",
+        summary="Serves the time-series models training/ publishes, beside classic baselines.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = None
+    app.state.devices = []
+    app.state.metrics = Metrics(lambda: app.state.registry)
+
+    install_error_handlers(app)
+    guarded = [Depends(require_api_key)]
+    app.include_router(health.router)
+    app.include_router(models.router, dependencies=guarded)
+    app.include_router(forecast.router, dependencies=guarded)
+    app.include_router(tf_serving.router, dependencies=guarded)
+    app.include_router(metrics.router, dependencies=guarded)
+
+    # Added innermost first: CORS outside everything, then metrics, then the body limit.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", API_KEY_HEADER],
+        )
+    app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
+    return app
+
+
+app = create_app()

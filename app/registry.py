@@ -1,0 +1,459 @@
+"""The versions in the store, loaded and warmed, and which one a request means.
+
+The registry follows TensorFlow Serving: every version folder of ``<store>/<name>/`` is loaded;
+the default is the highest AVAILABLE version; labels from ``labels.json`` name versions. A
+background task rescans the store: new versions are loaded (off the event loop), removed ones
+dropped. Loaded versions are immutable, and the registry's tables are replaced, never edited, so a
+request holding a :class:`LoadedModel` finishes on it even if the version is unloaded meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import tensorflow as tf
+
+from app.errors import (
+    LabelNotFound,
+    ModelNotFound,
+    ModelUnavailable,
+    NonFiniteOutput,
+    NotReady,
+    VersionNotFound,
+)
+from training import store
+from training.store import ModelMetadata, StoreError
+
+logger = logging.getLogger(__name__)
+
+Float32Array = npt.NDArray[np.float32]
+CallHook = Callable[[str, int, str], None]  # (model, version, signature)
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+MAX_ERROR_CHARS = 300
+
+
+class VersionState(StrEnum):
+    """Where a version is in its life, as TF Serving names it (FAILED: could not be loaded)."""
+
+    LOADING = "LOADING"
+    AVAILABLE = "AVAILABLE"
+    FAILED = "FAILED"
+
+
+class LoadedModel:
+    """One version's SavedModel, warmed up; never changed after it is built.
+
+    ``one_step`` and ``ahead`` call the store's two signatures and refuse non-finite output.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        version: int,
+        metadata: ModelMetadata,
+        module: tf.Module,
+        on_call: CallHook | None = None,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.metadata = metadata
+        self._module = module  # the signatures' variables live as long as this reference
+        self._serve = module.signatures[store.SERVING_SIGNATURE]
+        self._ahead = module.signatures[store.FORECAST_SIGNATURE]
+        self._on_call = on_call
+
+    @property
+    def window_size(self) -> int:
+        """Values in one input window."""
+        return self.metadata.window_size
+
+    @property
+    def horizon(self) -> int:
+        """Values one call of ``serving_default`` forecasts."""
+        return self.metadata.horizon
+
+    def _record(self, signature: str) -> None:
+        if self._on_call is not None:
+            self._on_call(self.name, self.version, signature)
+
+    def _finite(self, values: Float32Array, what: str) -> Float32Array:
+        if not np.isfinite(values).all():
+            bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+            raise NonFiniteOutput(
+                f"model {self.name!r} version {self.version} produced {bad} non-finite value(s)"
+                f" (NaN or infinity) in {what}; no forecast is returned",
+                {"model": self.name, "version": self.version},
+            )
+        return values
+
+    def one_step(self, windows: Float32Array) -> Float32Array:
+        """``serving_default``: windows ``(k, window_size)`` -> forecasts ``(k, horizon)``."""
+        self._record(store.SERVING_SIGNATURE)
+        out = self._serve(**{store.INPUT_KEY: tf.convert_to_tensor(windows, tf.float32)})
+        return self._finite(out[store.OUTPUT_KEY].numpy(), "its forecast")
+
+    def ahead(self, windows: Float32Array, steps: int) -> Float32Array:
+        """``forecast``: windows ``(k, window_size)`` -> the next ``steps`` values ``(k, steps)``."""
+        self._record(store.FORECAST_SIGNATURE)
+        out = self._ahead(
+            **{
+                store.INPUT_KEY: tf.convert_to_tensor(windows, tf.float32),
+                store.STEPS_KEY: tf.constant(steps, tf.int32),
+            }
+        )
+        return self._finite(out[store.OUTPUT_KEY].numpy(), "its multi-step forecast")
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    """What the registry knows about one version folder."""
+
+    version: int
+    state: VersionState
+    fingerprint: Fingerprint = ()
+    error: str | None = None
+    metadata: ModelMetadata | None = None
+    model: LoadedModel | None = None
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model folder: its versions (ascending) and labels."""
+
+    name: str
+    versions: Mapping[int, VersionEntry] = field(default_factory=dict)
+    labels: Mapping[str, int] = field(default_factory=dict)
+    labels_error: str | None = None
+    error: str | None = None
+
+    def default_version(self) -> VersionEntry | None:
+        """The highest AVAILABLE version, which requests without a version get."""
+        available = [v for v in self.versions.values() if v.state is VersionState.AVAILABLE]
+        return max(available, key=lambda v: v.version, default=None)
+
+    def labels_of(self, version: int) -> list[str]:
+        """The labels naming ``version``, sorted."""
+        return sorted(label for label, v in self.labels.items() if v == version)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One model folder as a scan finds it."""
+
+    versions: dict[int, Fingerprint]
+    labels: dict[str, int]
+    labels_error: str | None
+    error: str | None
+
+
+class StoreMissing(StoreError):
+    """The store folder does not exist."""
+
+
+def _fingerprint(folder: Path) -> Fingerprint:
+    """Sizes and times of the files a load reads: a FAILED version is retried when they change."""
+    parts = []
+    for rel in ("", store.METADATA_FILE, "saved_model.pb", "variables"):
+        try:
+            st = (folder / rel).stat()
+        except OSError:
+            continue
+        parts.append((rel, st.st_mtime_ns, st.st_size))
+    return tuple(parts)
+
+
+def _scan(root: Path) -> dict[str, _Found]:
+    """Every model folder of the store with its versions and labels (runs in a worker thread)."""
+    if not root.exists():
+        raise StoreMissing("the model store folder does not exist")
+    if not root.is_dir():
+        raise StoreError("the model store path is not a folder")
+    try:
+        names = store.model_names(root)
+    except OSError as e:
+        raise StoreError(
+            f"the model store cannot be read ({e.strerror or type(e).__name__})"
+        ) from None
+    found: dict[str, _Found] = {}
+    for name in names:
+        try:
+            numbers = store.versions(root, name)
+        except OSError as e:
+            found[name] = _Found({}, {}, None, f"cannot list versions ({e.strerror})")
+            continue
+        labels: dict[str, int] = {}
+        labels_error = None
+        try:
+            labels = store.read_labels(root, name)
+        except (StoreError, OSError, UnicodeDecodeError) as e:
+            labels_error = _describe(e, root)
+        folders = {v: _fingerprint(store.version_dir(root, name, v)) for v in numbers}
+        found[name] = _Found(folders, labels, labels_error, None)
+    return found
+
+
+def _describe(error: BaseException, root: Path) -> str:
+    """A one-line error message without the server's file paths."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    for path in (str(root.resolve()), str(root)):
+        if path not in ("", "."):
+            text = text.replace(path + os.sep, "").replace(path, "<store>")
+    if len(text) > MAX_ERROR_CHARS:
+        text = text[: MAX_ERROR_CHARS - 3] + "..."
+    return text
+
+
+def load_version(
+    root: Path, name: str, version: int, on_call: CallHook | None = None
+) -> VersionEntry:
+    """Load, check and warm one version folder; a failure is returned as a FAILED entry."""
+    folder = store.version_dir(root, name, version)
+    fingerprint = _fingerprint(folder)
+    try:
+        metadata = store.read_metadata(folder)
+    except (StoreError, OSError, UnicodeDecodeError) as e:
+        logger.warning("version %s/%s failed to load: %s", name, version, _describe(e, root))
+        return VersionEntry(version, VersionState.FAILED, fingerprint, _describe(e, root))
+    try:
+        module = tf.saved_model.load(str(folder))
+        missing = [
+            s for s in (store.SERVING_SIGNATURE, store.FORECAST_SIGNATURE)
+            if s not in module.signatures
+        ]  # fmt: skip
+        if missing:
+            raise StoreError(f"the SavedModel lacks the signature(s) {', '.join(missing)}")
+        model = LoadedModel(name, version, metadata, module, on_call)
+        _warm(model)
+    except Exception as e:
+        logger.warning("version %s/%s failed to load: %s", name, version, _describe(e, root))
+        return VersionEntry(version, VersionState.FAILED, fingerprint, _describe(e, root), metadata)
+    return VersionEntry(version, VersionState.AVAILABLE, fingerprint, None, metadata, model)
+
+
+def _warm(model: LoadedModel) -> None:
+    """One call of each signature, checked against the metadata, before the version is served."""
+    window = np.zeros((1, model.window_size), np.float32)
+    try:
+        step = model.one_step(window)
+        ahead = model.ahead(window, model.horizon + 1)
+    except NonFiniteOutput as e:
+        raise StoreError(f"warm-up failed: {e.message}") from None
+    except (tf.errors.InvalidArgumentError, ValueError, TypeError) as e:
+        raise StoreError(
+            f"warm-up with a window of {model.window_size} values (metadata's window_size)"
+            f" failed: {_first_line(e)}"
+        ) from None
+    if step.shape != (1, model.horizon):
+        raise StoreError(
+            f"serving_default returns shape {list(step.shape)} for one window, but metadata's"
+            f" horizon is {model.horizon}"
+        )
+    if ahead.shape != (1, model.horizon + 1):
+        raise StoreError(
+            f"forecast returns shape {list(ahead.shape)} for steps={model.horizon + 1}"
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+class ModelRegistry:
+    """The store's versions and their states; resolves a request's model and version."""
+
+    def __init__(self, root: Path, on_call: CallHook | None = None) -> None:
+        self.root = root
+        self._on_call = on_call
+        self._models: Mapping[str, ModelEntry] = {}
+        self._scanned = False
+        self.store_error: str | None = None
+        self._lock = asyncio.Lock()
+
+    # ---- reading (on the event loop, or from any thread: the tables are never edited) ----
+
+    def models(self) -> list[ModelEntry]:
+        """Every model in the store, by name."""
+        return [self._models[name] for name in sorted(self._models)]
+
+    def model(self, name: str) -> ModelEntry:
+        """One model, or :class:`ModelNotFound`."""
+        try:
+            store.validate_name(name)
+        except store.InvalidName:
+            raise ModelNotFound(f"no model named {_shown(name)}") from None
+        entry = self._models.get(name)
+        if entry is None:
+            raise ModelNotFound(f"no model named {_shown(name)}", {"models": sorted(self._models)})
+        return entry
+
+    def version_of(self, name: str, version: int | str) -> VersionEntry:
+        """The entry for a version number or label of model ``name`` (any state)."""
+        entry = self.model(name)
+        number = self._number(entry, version)
+        found = entry.versions.get(number)
+        if found is None:
+            via = f" (label {version!r})" if isinstance(version, str) else ""
+            raise VersionNotFound(
+                f"model {name!r} has no version {number}{via}",
+                {"versions": sorted(entry.versions)},
+            )
+        return found
+
+    def resolve(self, name: str, version: int | str | None = None) -> LoadedModel:
+        """The loaded model a request means: a version, a label, or None for the default.
+
+        With no version AVAILABLE at all the answer is :class:`NotReady` (503), not "not found".
+        """
+        if not self.available_count():
+            self.check_ready()
+        if version is None:
+            entry = self.model(name)
+            default = entry.default_version()
+            if default is None or default.model is None:
+                raise ModelUnavailable(
+                    f"model {name!r} has no AVAILABLE version",
+                    {"versions": {str(v.version): v.state.value for v in entry.versions.values()}},
+                )
+            return default.model
+        found = self.version_of(name, version)
+        if found.model is None:
+            reason = "is still loading" if found.state is VersionState.LOADING else "failed to load"
+            detail = f": {found.error}" if found.error else ""
+            raise ModelUnavailable(
+                f"version {found.version} of model {name!r} {reason}{detail}",
+                {"version": found.version, "state": found.state.value},
+            )
+        return found.model
+
+    def _number(self, entry: ModelEntry, version: int | str) -> int:
+        if isinstance(version, int):
+            return version
+        number = store.parse_version(version)
+        if number is not None:
+            return number
+        if version not in entry.labels:
+            details: dict[str, object] = {"labels": dict(entry.labels)}
+            if entry.labels_error:
+                details["labels_error"] = entry.labels_error
+            raise LabelNotFound(f"model {entry.name!r} has no label {_shown(version)}", details)
+        return entry.labels[version]
+
+    def available_count(self) -> int:
+        """How many versions are AVAILABLE."""
+        return sum(
+            v.state is VersionState.AVAILABLE
+            for m in self._models.values()
+            for v in m.versions.values()
+        )
+
+    def check_ready(self) -> None:
+        """Return if at least one version is AVAILABLE, else raise :class:`NotReady` saying why."""
+        if self.available_count():
+            return
+        if not self._scanned:
+            raise NotReady("the model store has not been scanned yet")
+        if self.store_error:
+            raise NotReady(f"no model is loaded: {self.store_error}")
+        states = [v for m in self._models.values() for v in m.versions.values()]
+        if not states:
+            raise NotReady("no model is loaded: the model store holds no model version")
+        loading = sum(v.state is VersionState.LOADING for v in states)
+        failed = [v for v in states if v.state is VersionState.FAILED]
+        raise NotReady(
+            f"no model is loaded: {loading} version(s) loading, {len(failed)} failed",
+            {"loading": loading, "failed": len(failed)},
+        )
+
+    # ---- writing (on the event loop only) ----
+
+    async def rescan(self) -> None:
+        """Bring the tables in line with the store: load new versions, drop removed ones."""
+        async with self._lock:
+            try:
+                found = await asyncio.to_thread(_scan, self.root)
+            except StoreMissing as e:
+                self._report_store_error(str(e))
+                self._models = {}  # the store is the truth: no folder, no versions
+                return
+            except StoreError as e:
+                # Unreadable is not empty: keep serving what is loaded until it can be read.
+                self._report_store_error(str(e))
+                return
+            finally:
+                self._scanned = True
+            if self.store_error is not None:
+                logger.info("the model store is readable again")
+            self.store_error = None
+            to_load = self._merge(found)
+            for name, version in to_load:
+                entry = await asyncio.to_thread(
+                    load_version, self.root, name, version, self._on_call
+                )
+                self._put_version(name, entry)
+                if entry.state is VersionState.AVAILABLE:
+                    logger.info("version %s/%s is AVAILABLE", name, version)
+
+    async def watch(self, interval: float) -> None:
+        """Rescan every ``interval`` seconds until cancelled; a failed scan never ends it."""
+        while True:
+            try:
+                await self.rescan()
+            except Exception:
+                logger.exception("rescanning the model store failed")
+            await asyncio.sleep(interval)
+
+    def _report_store_error(self, message: str) -> None:
+        if message != self.store_error:
+            logger.warning("model store %s: %s", self.root, message)
+        self.store_error = message
+
+    def _merge(self, found: dict[str, _Found]) -> list[tuple[str, int]]:
+        """Adopt a scan; returns the versions to load, newest of each model first."""
+        models: dict[str, ModelEntry] = {}
+        to_load: list[tuple[str, int]] = []
+        for name, seen in found.items():
+            old = self._models.get(name)
+            if seen.error is not None:
+                models[name] = (
+                    replace(old, error=seen.error) if old else ModelEntry(name, error=seen.error)
+                )
+                continue
+            versions: dict[int, VersionEntry] = {}
+            for number, fingerprint in sorted(seen.versions.items()):
+                previous = old.versions.get(number) if old else None
+                # Published versions never change; a FAILED one is retried when its files do.
+                if previous is not None and (
+                    previous.state is not VersionState.FAILED or previous.fingerprint == fingerprint
+                ):
+                    versions[number] = previous
+                else:
+                    versions[number] = VersionEntry(number, VersionState.LOADING, fingerprint)
+                    to_load.append((name, number))
+            models[name] = ModelEntry(name, versions, seen.labels, seen.labels_error)
+        for name, old in self._models.items():
+            gone = set(old.versions) - set(models[name].versions if name in models else ())
+            for number in sorted(gone):
+                logger.info("version %s/%s was removed from the store; unloaded", name, number)
+        self._models = models
+        return sorted(to_load, key=lambda item: (item[0], -item[1]))
+
+    def _put_version(self, name: str, entry: VersionEntry) -> None:
+        model = self._models.get(name)
+        if model is None or entry.version not in model.versions:
+            return
+        versions = {**model.versions, entry.version: entry}
+        self._models = {**self._models, name: replace(model, versions=versions)}
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")

@@ -1,0 +1,28 @@
+"""Liveness and readiness: open even when API keys are configured."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from fastapi import APIRouter, Request
+
+from app.dependencies import RegistryDep
+from app.schemas import ERRORS, DeviceInfo, Health, Ready
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def health(request: Request, registry: RegistryDep) -> Health:
+    """The process is up; the devices TensorFlow uses."""
+    return Health(
+        devices=[DeviceInfo.of(d) for d in request.app.state.devices],
+        tensorflow_version=tf.__version__,
+        versions_available=registry.available_count(),
+    )
+
+
+@router.get("/ready", responses={503: ERRORS[503]})
+async def ready(registry: RegistryDep) -> Ready:
+    """200 once at least one version is AVAILABLE; 503 with the reason until then."""
+    registry.check_ready()
+    return Ready(versions_available=registry.available_count())

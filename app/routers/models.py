@@ -1,0 +1,50 @@
+"""The models in the store, their versions, states, labels and metadata."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+
+from app.dependencies import RegistryDep, tag_model
+from app.schemas import ERRORS, ModelList, ModelStatus, VersionStatus
+
+router = APIRouter(prefix="/models", tags=["models"], responses={404: ERRORS[404]})
+
+VersionPath = Annotated[int, Path(ge=1, description="a version number")]
+
+
+@router.get("")
+async def list_models(registry: RegistryDep) -> ModelList:
+    """Every model with every version: state, error, labels and metadata."""
+    return ModelList(
+        models=[ModelStatus.of(m) for m in registry.models()], store_error=registry.store_error
+    )
+
+
+@router.get("/{name}")
+async def get_model(name: str, request: Request, registry: RegistryDep) -> ModelStatus:
+    """One model with its versions."""
+    model = registry.model(name)
+    tag_model(request, model.name)
+    return ModelStatus.of(model)
+
+
+@router.get("/{name}/versions/{version}")
+async def get_version(
+    name: str, version: VersionPath, request: Request, registry: RegistryDep
+) -> VersionStatus:
+    """One version of a model."""
+    entry = registry.version_of(name, version)
+    tag_model(request, name)
+    return VersionStatus.of(registry.model(name), entry)
+
+
+@router.get("/{name}/labels/{label}")
+async def get_label(
+    name: str, label: str, request: Request, registry: RegistryDep
+) -> VersionStatus:
+    """The version a label names."""
+    entry = registry.version_of(name, label)
+    tag_model(request, name)
+    return VersionStatus.of(registry.model(name), entry)

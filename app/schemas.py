@@ -1,0 +1,444 @@
+"""Request and response bodies: the OpenAPI document is built from these, and so is validation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.errors import LimitExceeded
+from app.forecasting import ForecastResult, MethodForecast, Scored
+from app.forecasting import Windowed as WindowedArrays
+from app.registry import LoadedModel, ModelEntry, VersionEntry, VersionState
+from app.runtime import Device
+from training.store import NAME_PATTERN, DatasetInfo, Scores, Validation
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+FiniteFloat = Annotated[
+    float,
+    Field(
+        allow_inf_nan=False,
+        ge=-FLOAT32_MAX,
+        le=FLOAT32_MAX,
+        description="a finite number within float32's range",
+    ),
+]
+ModelName = Annotated[
+    str,
+    Field(
+        pattern=f"^{NAME_PATTERN.pattern}$",
+        description="a model in the store: 1-64 of a-z, 0-9, '_' and '-'",
+        examples=["synthetic-wavenet"],
+    ),
+]
+Label = Annotated[
+    str,
+    Field(
+        pattern=f"^{NAME_PATTERN.pattern}$",
+        description="a label from labels.json (e.g. stable), or a version number as text",
+    ),
+]
+BaselineName = Literal[
+    "naive", "moving_average", "seasonal_naive", "seasonal_diff_ma", "seasonal_diff_ma_smoothed"
+]
+Level = Annotated[float, Field(gt=0, lt=100, description="a prediction-interval level in percent")]
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields, so a misspelt option is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- errors ----
+
+
+class ErrorBody(BaseModel):
+    """What went wrong."""
+
+    code: str = Field(description="stable machine-readable name, e.g. model_not_found")
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape of every route except the TF-Serving-compatible ones."""
+
+    error: ErrorBody
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (401, 404, 413, 422, 502, 503)
+}
+
+
+# ---- health ----
+
+
+class DeviceInfo(BaseModel):
+    """A device TensorFlow places work on."""
+
+    name: str
+    device_type: str
+
+    @classmethod
+    def of(cls, device: Device) -> Self:
+        return cls(name=device.name, device_type=device.device_type)
+
+
+class Health(BaseModel):
+    """The process is up; which devices TensorFlow uses."""
+
+    status: Literal["ok"] = "ok"
+    devices: list[DeviceInfo]
+    tensorflow_version: str
+    versions_available: int
+
+
+class Ready(BaseModel):
+    """At least one version is AVAILABLE."""
+
+    status: Literal["ready"] = "ready"
+    versions_available: int
+
+
+# ---- models ----
+
+
+class VersionMetadata(BaseModel):
+    """A version's ``metadata.json``, less the residual quantiles behind the intervals."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    architecture: str
+    window_size: int
+    horizon: int
+    season_length: int
+    dataset: DatasetInfo
+    validation: Validation = Field(
+        description="one-step scores of the model and the baselines on the validation part"
+    )
+    hyperparameters: dict[str, Any]
+    epochs: int
+    training_seconds: float
+    tensorflow_version: str
+    keras_version: str
+    created_at: datetime
+
+
+class VersionStatus(BaseModel):
+    """One version folder and its state."""
+
+    version: int
+    state: VersionState
+    error: str | None = Field(None, description="why a FAILED version could not be loaded")
+    labels: list[str]
+    metadata: VersionMetadata | None
+
+    @classmethod
+    def of(cls, model: ModelEntry, entry: VersionEntry) -> Self:
+        meta = entry.metadata
+        return cls(
+            version=entry.version,
+            state=entry.state,
+            error=entry.error,
+            labels=model.labels_of(entry.version),
+            metadata=VersionMetadata.model_validate(meta.model_dump()) if meta else None,
+        )
+
+
+class ModelStatus(BaseModel):
+    """One model with its versions (ascending) and labels."""
+
+    name: str
+    default_version: int | None = Field(
+        description="the highest AVAILABLE version, which requests without a version get"
+    )
+    labels: dict[str, int]
+    labels_error: str | None = None
+    error: str | None = None
+    versions: list[VersionStatus]
+
+    @classmethod
+    def of(cls, model: ModelEntry) -> Self:
+        default = model.default_version()
+        return cls(
+            name=model.name,
+            default_version=default.version if default else None,
+            labels=dict(model.labels),
+            labels_error=model.labels_error,
+            error=model.error,
+            versions=[VersionStatus.of(model, v) for _, v in sorted(model.versions.items())],
+        )
+
+
+class ModelList(BaseModel):
+    """Every model in the store."""
+
+    models: list[ModelStatus]
+    store_error: str | None = Field(None, description="why the store could not be read, if so")
+
+
+# ---- forecast ----
+
+
+class ForecastRequest(Strict):
+    """A series to forecast with one model version, beside the classic baselines."""
+
+    model: ModelName
+    version: Annotated[int, Field(ge=1, strict=True)] | Label | None = Field(
+        None, description="a version number, a label, or omitted for the highest AVAILABLE one"
+    )
+    series: list[FiniteFloat] = Field(
+        min_length=1,
+        description="the values so far, oldest first: at least the model's window_size and at"
+        " most FORECAST_MAX_SERIES_LENGTH (default 100000) of them",
+    )
+    horizon: int = Field(
+        1, ge=1, description="steps to forecast, at most FORECAST_MAX_HORIZON (default 1000)"
+    )
+    baselines: list[BaselineName] | None = Field(
+        None,
+        max_length=5,
+        description="baselines to compare with; default: every one the series is long enough for",
+    )
+    season_length: int | None = Field(
+        None, gt=5, description="season length for the seasonal baselines; default the model's"
+    )
+    level: list[Level] | None = Field(
+        None, min_length=1, max_length=20, description="prediction-interval levels, e.g. [80, 95]"
+    )
+    actuals: list[FiniteFloat] | None = Field(
+        None,
+        min_length=1,
+        description="the true values that followed the series, to score the horizon forecast",
+    )
+
+    @model_validator(mode="after")
+    def _actuals_within_horizon(self) -> Self:
+        if self.actuals is not None and len(self.actuals) > self.horizon:
+            raise ValueError(
+                f"actuals has {len(self.actuals)} values, more than the horizon {self.horizon}"
+            )
+        return self
+
+    def check_limits(self, max_series_length: int, max_horizon: int) -> None:
+        """Raise :class:`LimitExceeded` beyond the service's configured limits."""
+        if len(self.series) > max_series_length:
+            raise LimitExceeded(
+                f"series has {len(self.series)} values; at most {max_series_length} are accepted",
+                {"loc": ["body", "series"], "max_series_length": max_series_length},
+            )
+        if self.horizon > max_horizon:
+            raise LimitExceeded(
+                f"horizon {self.horizon} is beyond the maximum {max_horizon}",
+                {"loc": ["body", "horizon"], "max_horizon": max_horizon},
+            )
+
+
+class ModelRef(BaseModel):
+    """The version that answered."""
+
+    name: str
+    version: int
+    architecture: str
+    window_size: int
+    horizon: int = Field(description="values the model forecasts per call")
+    season_length: int
+
+    @classmethod
+    def of(cls, model: LoadedModel) -> Self:
+        m = model.metadata
+        return cls(
+            name=model.name,
+            version=model.version,
+            architecture=m.architecture,
+            window_size=m.window_size,
+            horizon=m.horizon,
+            season_length=m.season_length,
+        )
+
+
+class Interval(BaseModel):
+    """Bounds of a prediction interval, one per forecast step."""
+
+    lower: list[float]
+    upper: list[float]
+
+
+class Forecast(BaseModel):
+    """The horizon forecast."""
+
+    values: list[float]
+    intervals: dict[str, Interval] | None = Field(
+        None, description='by level, e.g. "80"; only when levels were asked for'
+    )
+
+
+class Windowed(BaseModel):
+    """One-step-ahead forecasts: ``values[i]`` forecasts ``series[start + i]``."""
+
+    start: int
+    values: list[float]
+
+    @classmethod
+    def of(cls, w: WindowedArrays) -> Self:
+        return cls(start=w.start, values=w.values.tolist())
+
+
+class BaselineForecast(BaseModel):
+    """A baseline's horizon and windowed forecasts."""
+
+    forecast: list[float]
+    windowed: Windowed
+
+    @classmethod
+    def of(cls, b: MethodForecast) -> Self:
+        return cls(forecast=b.forecast.tolist(), windowed=Windowed.of(b.windowed))
+
+
+class ScoredPositions(BaseModel):
+    """Scores of every method on positions ``start .. end - 1`` (beyond the series: horizon)."""
+
+    start: int
+    end: int
+    scores: dict[str, Scores] = Field(description='"model" and one entry per baseline')
+
+    @classmethod
+    def of(cls, scored: Scored | None) -> Self | None:
+        if scored is None:
+            return None
+        return cls(
+            start=scored.start,
+            end=scored.end,
+            scores={k: Scores.model_validate(v) for k, v in scored.scores.items()},
+        )
+
+
+class ForecastMetrics(BaseModel):
+    """Accuracy of the model and the baselines."""
+
+    windowed: ScoredPositions | None = Field(
+        description="one-step scores on the positions all methods cover; null when there are none"
+    )
+    horizon: ScoredPositions | None = Field(
+        None, description="scores of the horizon forecasts against actuals; only with actuals"
+    )
+
+
+class ForecastResponse(BaseModel):
+    """The model's forecasts beside the baselines', and how each scores."""
+
+    model: ModelRef
+    forecast: Forecast
+    windowed: Windowed
+    baselines: dict[str, BaselineForecast]
+    metrics: ForecastMetrics
+    best: str | None = Field(description="the method with the lowest windowed MAE")
+
+    @classmethod
+    def of(cls, model: LoadedModel, result: ForecastResult, with_intervals: bool) -> Self:
+        intervals = {
+            key: Interval(lower=i.lower.tolist(), upper=i.upper.tolist())
+            for key, i in result.intervals.items()
+        }
+        return cls(
+            model=ModelRef.of(model),
+            forecast=Forecast(
+                values=result.model.forecast.tolist(),
+                intervals=intervals if with_intervals else None,
+            ),
+            windowed=Windowed.of(result.model.windowed),
+            baselines={k: BaselineForecast.of(b) for k, b in result.baselines.items()},
+            metrics=ForecastMetrics(
+                windowed=ScoredPositions.of(result.windowed_scores),
+                horizon=ScoredPositions.of(result.horizon_scores),
+            ),
+            best=result.best,
+        )
+
+
+# ---- TensorFlow Serving ----
+
+
+class TFServingStatus(BaseModel):
+    """TF Serving's status of one version."""
+
+    error_code: str = "OK"
+    error_message: str = ""
+
+
+class TFServingVersionStatus(BaseModel):
+    """One entry of TF Serving's ``model_version_status``."""
+
+    version: str
+    state: Literal["START", "LOADING", "AVAILABLE", "UNLOADING", "END"]
+    status: TFServingStatus
+
+    @classmethod
+    def of(cls, entry: VersionEntry) -> Self:
+        if entry.state is VersionState.FAILED:
+            # TF Serving has no FAILED state: a version that could not load has ended, with an error.
+            return cls(
+                version=str(entry.version),
+                state="END",
+                status=TFServingStatus(error_code="UNKNOWN", error_message=entry.error or ""),
+            )
+        return cls(version=str(entry.version), state=entry.state.value, status=TFServingStatus())
+
+
+class TFServingModelStatus(BaseModel):
+    """TF Serving's ``GET /v1/models/{name}`` body."""
+
+    model_version_status: list[TFServingVersionStatus]
+
+
+class PredictRow(Strict):
+    """One instance in TF Serving's row format with the input named."""
+
+    window: list[FiniteFloat]
+
+
+class PredictColumns(Strict):
+    """TF Serving's columnar ``inputs`` with named inputs (``steps`` for the forecast signature)."""
+
+    window: list[list[FiniteFloat]]
+    steps: int | None = Field(None, ge=1)
+
+
+class PredictRequest(Strict):
+    """TF Serving's predict body: ``instances`` (row format) or ``inputs`` (columnar)."""
+
+    signature_name: Literal["serving_default", "forecast"] = "serving_default"
+    instances: list[list[FiniteFloat] | PredictRow] | None = Field(
+        None, description="windows of window_size values, one per instance"
+    )
+    inputs: list[list[FiniteFloat]] | PredictColumns | None = None
+
+    @model_validator(mode="after")
+    def _one_format(self) -> Self:
+        if (self.instances is None) == (self.inputs is None):
+            raise ValueError('send exactly one of "instances" or "inputs"')
+        return self
+
+    def windows(self) -> list[list[float]]:
+        """The windows, whichever format they came in."""
+        if self.instances is not None:
+            return [i.window if isinstance(i, PredictRow) else i for i in self.instances]
+        if isinstance(self.inputs, PredictColumns):
+            return self.inputs.window
+        return self.inputs or []
+
+    def steps(self) -> int | None:
+        """``steps`` of the forecast signature, when given."""
+        return self.inputs.steps if isinstance(self.inputs, PredictColumns) else None
+
+
+class PredictResponse(BaseModel):
+    """TF Serving's predict answer: ``predictions`` for ``instances``, ``outputs`` for ``inputs``."""
+
+    predictions: list[list[float]] | None = None
+    outputs: list[list[float]] | None = None

@@ -1,0 +1,65 @@
+"""The service's settings, read from ``FORECAST_*`` environment variables once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; each field is ``FORECAST_<FIELD NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="FORECAST_", extra="ignore")
+
+    model_store: Path = Field(
+        Path("model_store"), description="folder of the model store (training/store.py's layout)"
+    )
+    reload_seconds: float = Field(
+        5.0, gt=0, description="seconds between rescans of the store for new or removed versions"
+    )
+    max_series_length: int = Field(
+        100_000, ge=1, description="most values a request's series may hold"
+    )
+    max_horizon: int = Field(1000, ge=1, description="most steps a forecast may look ahead")
+    max_instances: int = Field(
+        100_000, ge=1, description="most windows one TF-Serving :predict request may hold"
+    )
+    max_body_bytes: int = Field(
+        16 * 2**20,
+        ge=1024,
+        description="largest request body in bytes, enforced before parsing (chunked too)",
+    )
+    batch_windows: int = Field(
+        4096,
+        ge=1,
+        description="windows per model call when forecasting every window (bounds memory)",
+    )
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated keys accepted in X-API-Key; empty: no authentication",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated origins allowed by CORS; empty: CORS off"
+    )
+    device: Literal["auto", "cpu", "gpu"] = Field(
+        "auto",
+        description="auto: GPU when present, else CPU; cpu: hide GPUs; gpu: refuse to start without one",
+    )
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        """Accept the environment's comma-separated form as well as a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings from the environment, read once."""
+    return Settings()

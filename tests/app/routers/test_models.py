@@ -1,0 +1,86 @@
+"""GET /models, /models/{name}, its versions and labels."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app.support import TestClient, error_of
+
+
+def test_models_lists_every_version_with_state_labels_and_metadata(
+    shared_client: TestClient,
+) -> None:
+    r = shared_client.get("/models")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["store_error"] is None
+    models = {m["name"]: m for m in body["models"]}
+    assert list(models) == ["dense", "gru", "linear"]
+    linear = models["linear"]
+    assert linear["default_version"] == 2
+    assert linear["labels"] == {"canary": 2, "stable": 1}
+    assert [(v["version"], v["state"], v["labels"]) for v in linear["versions"]] == [
+        (1, "AVAILABLE", ["stable"]),
+        (2, "AVAILABLE", ["canary"]),
+    ]
+    meta = models["dense"]["versions"][0]["metadata"]
+    assert (meta["architecture"], meta["window_size"], meta["horizon"]) == ("dense", 16, 3)
+    assert meta["dataset"]["name"] == "synthetic" and meta["dataset"]["split"] == 300
+    scores = meta["validation"]["scores"]
+    assert {"model", "naive", "seasonal_naive"} <= set(scores)
+    assert scores["model"]["mae"] > 0 and "created_at" in meta
+    assert "residual_quantiles" not in meta
+
+
+def test_one_model(shared_client: TestClient) -> None:
+    r = shared_client.get("/models/gru")
+    assert r.status_code == 200
+    assert (
+        r.json()["name"] == "gru" and r.json()["versions"][0]["metadata"]["architecture"] == "gru"
+    )
+
+
+def test_one_version_and_one_label(shared_client: TestClient) -> None:
+    v1 = shared_client.get("/models/linear/versions/1").json()
+    assert (v1["version"], v1["state"], v1["labels"]) == (1, "AVAILABLE", ["stable"])
+    assert shared_client.get("/models/linear/labels/canary").json()["version"] == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/models/nope", "model_not_found"),
+        ("/models/Linear", "model_not_found"),
+        ("/models/linear/versions/7", "version_not_found"),
+        ("/models/linear/labels/nightly", "label_not_found"),
+    ],
+)
+def test_unknown_model_version_or_label_is_404(
+    shared_client: TestClient, path: str, code: str
+) -> None:
+    r = shared_client.get(path)
+    assert r.status_code == 404, r.text
+    assert error_of(r)["code"] == code
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/models/..",
+        "/models/%2e%2e",
+        "/models/..%2F..%2Fetc%2Fpasswd",
+        "/models/..%252F..%252Fetc",
+        "/models/linear%2F..%2F..%2F..",
+        "/models/.staging",
+    ],
+)
+def test_path_traversal_is_404(shared_client: TestClient, path: str) -> None:
+    # Whether the router or the name check stops it, it never reaches the file system.
+    r = shared_client.get(path)
+    assert r.status_code == 404, r.text
+    assert error_of(r)["code"] in {"not_found", "model_not_found"}
+
+
+def test_version_must_be_a_positive_integer(shared_client: TestClient) -> None:
+    r = shared_client.get("/models/linear/versions/0")
+    assert r.status_code == 422 and error_of(r)["code"] == "validation_error"

@@ -1,0 +1,145 @@
+"""The numeric core of /forecast, on numpy arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from app import forecasting
+from app.errors import InvalidRequest, NonFiniteResult, SeriesTooShort
+from training import baselines, metrics
+from training.store import ResidualQuantiles
+
+
+class MeanOfWindow:
+    """A Forecaster in numpy: the next ``horizon`` values all equal the window's mean."""
+
+    def __init__(self, window_size: int, horizon: int = 1) -> None:
+        self.window_size = window_size
+        self.horizon = horizon
+        self.calls: list[int] = []
+
+    def one_step(self, windows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        self.calls.append(len(windows))
+        return np.repeat(windows.mean(axis=1, keepdims=True), self.horizon, axis=1)
+
+    def ahead(self, windows: npt.NDArray[np.float32], steps: int) -> npt.NDArray[np.float32]:
+        self.calls.append(len(windows))
+        out = []
+        w = windows.copy()
+        for _ in range(steps):
+            y = w.mean(axis=1, keepdims=True)
+            out.append(y)
+            w = np.concatenate([w[:, 1:], y], axis=1)
+        return np.concatenate(out, axis=1)
+
+
+QUANTILES = ResidualQuantiles(
+    levels=[0.05, 0.1, 0.5, 0.9, 0.95],
+    by_step=[[-4.0, -2.0, 0.0, 2.0, 4.0], [-8.0, -4.0, 0.0, 4.0, 8.0]],
+    count=100,
+)
+
+
+def test_windowed_forecast_uses_fixed_size_batches() -> None:
+    x = np.arange(30, dtype=np.float64)
+    model = MeanOfWindow(4)
+    w = forecasting.windowed_forecast(model, x, batch_windows=10)
+    assert model.calls == [10, 10, 6]  # 26 windows in chunks of 10
+    assert w.start == 4
+    expected = [x[t - 4 : t].mean() for t in range(4, 30)]
+    np.testing.assert_allclose(w.values, expected)
+
+
+def test_windowed_forecast_of_a_series_no_longer_than_the_window_is_empty() -> None:
+    model = MeanOfWindow(5)
+    w = forecasting.windowed_forecast(model, np.ones(5), 10)
+    assert w.start == 5 and w.values.shape == (0,) and model.calls == []
+
+
+def test_intervals_interpolate_between_stored_levels() -> None:
+    values = np.array([10.0, 20.0])
+    intervals = forecasting.prediction_intervals(values, QUANTILES, [80, 85])
+    np.testing.assert_allclose(intervals["80"].lower, [8.0, 16.0])
+    np.testing.assert_allclose(intervals["80"].upper, [12.0, 24.0])
+    # 85% runs from the 7.5% to the 92.5% quantile: halfway between the 5% and 10% rows.
+    np.testing.assert_allclose(intervals["85"].lower, [7.0, 14.0])
+    np.testing.assert_allclose(intervals["85"].upper, [13.0, 26.0])
+
+
+def test_intervals_beyond_the_stored_steps_widen_by_the_square_root() -> None:
+    q = forecasting.residual_quantiles(QUANTILES, [0.9], horizon=8)
+    np.testing.assert_allclose(q[0], [2.0, 4.0] + [4.0 * np.sqrt(h / 2) for h in range(3, 9)])
+
+
+def test_levels_beyond_the_stored_probabilities_are_clamped() -> None:
+    intervals = forecasting.prediction_intervals(np.zeros(1), QUANTILES, [99.9])
+    assert (intervals["99.9"].lower[0], intervals["99.9"].upper[0]) == (-4.0, 4.0)
+    assert forecasting.level_key(97.5) == "97.5" and forecasting.level_key(80.0) == "80"
+
+
+def test_unusable_quantiles_refuse_intervals() -> None:
+    broken = ResidualQuantiles(levels=[0.1, 0.9], by_step=[], count=0)
+    with pytest.raises(InvalidRequest, match="residual quantiles"):
+        forecasting.prediction_intervals(np.zeros(3), broken, [80])
+
+
+def test_scores_use_the_positions_every_method_covers() -> None:
+    x = np.sin(np.arange(200) / 5.0) * 10 + np.arange(200) * 0.1
+    windowed = {
+        "model": forecasting.Windowed(20, x[19:-1]),
+        "seasonal_naive": forecasting.Windowed(*baselines.windowed("seasonal_naive", x, 40)),
+    }
+    scored = forecasting.score_windowed(x, windowed)
+    assert scored is not None and (scored.start, scored.end) == (40, 200)
+    scale = metrics.naive_scale(x[:40])
+    assert scored.scores["model"] == metrics.score(x[40:], x[39:-1], scale)
+    assert forecasting.best_method(scored) == "model"  # yesterday beats last season here
+
+
+def test_best_prefers_the_model_on_a_tie() -> None:
+    same = {"mae": 1.0, "mse": 1.0, "rmse": 1.0, "mape": None, "mase": None}
+    scored = forecasting.Scored(0, 1, {"naive": same, "model": same})
+    assert forecasting.best_method(scored) == "model"
+    assert forecasting.best_method(None) is None
+
+
+def test_forecast_refuses_a_series_shorter_than_the_window() -> None:
+    with pytest.raises(SeriesTooShort, match="window_size is 8"):
+        forecasting.forecast(MeanOfWindow(8), QUANTILES, np.ones(7), horizon=1, season_length=12)
+
+
+def test_forecast_refuses_an_impossible_season_length() -> None:
+    with pytest.raises(InvalidRequest, match="season_length"):
+        forecasting.forecast(MeanOfWindow(4), QUANTILES, np.ones(20), horizon=1, season_length=4)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in divide:RuntimeWarning")
+def test_forecast_refuses_results_that_overflow() -> None:
+    big = np.tile([1e38, -1e38], 20)  # large but representable: every number stays finite
+    result = forecasting.forecast(MeanOfWindow(4), QUANTILES, big, horizon=2, season_length=12)
+    assert np.isfinite(result.model.forecast).all()
+    assert result.windowed_scores is not None and result.windowed_scores.scores["model"][
+        "mse"
+    ] == pytest.approx(1e76)
+    tiny = np.tile([1e-320, 1e38], 20)  # percent errors against a subnormal actual overflow
+    with pytest.raises(NonFiniteResult, match="mape"):
+        forecasting.forecast(MeanOfWindow(4), QUANTILES, tiny, horizon=2, season_length=12)
+
+
+def test_forecast_puts_the_pieces_together() -> None:
+    x = np.arange(120, dtype=np.float64)
+    model = MeanOfWindow(10)
+    result = forecasting.forecast(
+        model, QUANTILES, x, horizon=3, season_length=12, baselines=["naive", "naive"],
+        levels=[80], actuals=np.array([120.0, 121.0]), batch_windows=1000,
+    )  # fmt: skip
+    assert model.calls == [110, 1]  # one batch of windows, one horizon call
+    assert list(result.baselines) == ["naive"]
+    np.testing.assert_allclose(result.model.forecast[0], x[-10:].mean())
+    assert result.horizon_scores is not None and (
+        result.horizon_scores.start,
+        result.horizon_scores.end,
+    ) == (120, 122)
+    assert result.best == "naive"  # on a straight line, yesterday is closer than a 10-value mean

@@ -1,0 +1,113 @@
+"""The app as uvicorn runs it: a real server on a loopback port, and the OpenAPI document."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.app.support import TestClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(trained_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``uvicorn app.main:app`` in a subprocess on 127.0.0.1, configured from the environment."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("uvicorn") / "server.log"
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "FORECAST_MODEL_STORE": str(trained_store),
+        "FORECAST_API_KEYS": "socket-key",
+        "FORECAST_MAX_BODY_BYTES": "4096",
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                # /ready turns 200 with the first AVAILABLE version; wait for all four.
+                if httpx.get(f"{url}/health", timeout=2).json()["versions_available"] == 4:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.25)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_forecast_over_a_real_socket(server: str, series: np.ndarray) -> None:
+    with httpx.Client(base_url=server, headers={"X-API-Key": "socket-key"}, timeout=30) as http:
+        assert http.get("/ready").json() == {"status": "ready", "versions_available": 4}
+        r = http.post(
+            "/forecast", json={"model": "dense", "series": series[:100].tolist(), "horizon": 3}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["model"] == {
+            "name": "dense", "version": 1, "architecture": "dense", "window_size": 16, "horizon": 3,
+            "season_length": 50,
+        }  # fmt: skip
+        assert len(r.json()["forecast"]["values"]) == 3
+        r = http.post(
+            "/v1/models/linear/labels/stable:predict", json={"instances": [series[:16].tolist()]}
+        )
+        assert r.status_code == 200 and len(r.json()["predictions"]) == 1
+        assert http.get("/models", headers={"X-API-Key": "nope"}).status_code == 401
+
+
+def test_chunked_oversized_body_over_a_real_socket(server: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"model": "linear", "series": ['
+        for _ in range(1500):
+            yield b"1.5, "
+        yield b"1.5]}"
+
+    r = httpx.post(
+        f"{server}/forecast", content=chunks(), timeout=30,
+        headers={"content-type": "application/json", "X-API-Key": "socket-key"},
+    )  # fmt: skip
+    assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
+
+
+def test_openapi_documents_every_route_and_the_limits(shared_client: TestClient) -> None:
+    doc = shared_client.get("/openapi.json").json()
+    paths = set(doc["paths"])
+    assert {
+        "/health", "/ready", "/models", "/models/{name}", "/models/{name}/versions/{version}",
+        "/forecast", "/forecast/plot", "/v1/models/{name}", "/v1/models/{name}:predict",
+        "/v1/models/{name}/versions/{version}:predict", "/v1/models/{name}/labels/{label}:predict",
+        "/metrics",
+    } <= paths  # fmt: skip
+    request = doc["components"]["schemas"]["ForecastRequest"]["properties"]
+    assert request["series"]["maxItems"] == 100_000 and request["horizon"]["maximum"] == 1000
+    assert shared_client.get("/docs").status_code == 200
