@@ -2,6 +2,8 @@
 
 Nothing here reads the validation part (``series[split:]``) before the model is final: early
 stopping and the learning-rate sweep use a hold-out carved from the end of the training part.
+Architectures that ``refit`` are then trained afresh on the whole training part for the epoch
+count early stopping found, so the most recent training values are learnt from too.
 The validation part is read only to score the finished model and the baselines.
 """
 
@@ -45,6 +47,7 @@ class TrainConfig:
     learning_rate: float | None = None
     patience: int | None = None
     holdout: float = 0.2
+    refit: bool | None = None
     seed: int = 42
     find_lr: bool = False
     verbose: bool = True
@@ -88,12 +91,24 @@ def _verbosity(config: TrainConfig) -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
-def _split_windows(
-    config: TrainConfig, window: int, horizon: int
-) -> tuple[tuple[Array, Array], tuple[Array, Array], float]:
-    """Training and hold-out windows from the training part only, and the scale."""
+@dataclass
+class _Windows:
+    """Scaled windows of the training part: ``fit`` and ``hold`` split it, ``every`` is both."""
+
+    fit: tuple[Array, Array]
+    hold: tuple[Array, Array, Array | None]  # with per-step loss weights for sequence outputs
+    every: tuple[Array, Array]
+    scale: float
+
+
+def _split_windows(config: TrainConfig, window: int, horizon: int) -> _Windows:
+    """Training and hold-out windows from the training part only, and the scale.
+
+    A sequence-to-sequence hold-out window also forecasts values of the fit part at its earlier
+    steps; those steps get weight 0 so that the hold-out loss scores only values after the fit part.
+    """
     train = config.series.train
-    fit_end = int(round(len(train) * (1 - config.holdout)))
+    fit_end = round(len(train) * (1 - config.holdout))
     if fit_end < window + horizon + 1 or len(train) - fit_end < horizon + 1:
         raise DataError(
             f"series too short: the training part ({len(train)} values) cannot hold a hold-out of"
@@ -125,7 +140,25 @@ def _split_windows(
             return (x - origin) / scale, (y - origin[:, :, None]) / scale
         return (x - origin) / scale, (y - origin) / scale
 
-    return scaled(x_all[fit], y_all[fit]), scaled(x_all[hold], y_all[hold]), scale
+    weights = None
+    if y_all.ndim == 3:
+        targets_at = starts[hold, None] + np.arange(1, window + 1)[None, :]  # (k, W)
+        weights = (targets_at >= fit_end).astype(np.float64)
+    return _Windows(
+        fit=scaled(x_all[fit], y_all[fit]),
+        hold=(*scaled(x_all[hold], y_all[hold]), weights),
+        every=scaled(x_all, y_all),
+        scale=scale,
+    )
+
+
+def _hold_dataset(
+    hold: tuple[Array, Array, Array | None], batch: int, stateful: bool
+) -> tf.data.Dataset:
+    """The hold-out in order, every window kept (stateful layers need full batches)."""
+    arrays = tuple(a.astype(np.float32) for a in hold if a is not None)
+    ds = tf.data.Dataset.from_tensor_slices(arrays)
+    return ds.batch(batch, drop_remainder=stateful).prefetch(tf.data.AUTOTUNE)
 
 
 class _ResetStates(keras.callbacks.Callback):
@@ -192,7 +225,9 @@ def train(config: TrainConfig) -> Trained:
     batch = 1 if arch.stateful else (config.batch_size or arch.batch_size)
     epochs = config.epochs if config.epochs is not None else arch.epochs
     patience = config.patience if config.patience is not None else arch.patience
-    fit, hold, scale = _split_windows(config, window, horizon)
+    data = _split_windows(config, window, horizon)
+    fit, scale = data.fit, data.scale
+    refit = config.refit if config.refit is not None else arch.refit
 
     started = time.perf_counter()
     lr = config.learning_rate or arch.learning_rate
@@ -214,7 +249,7 @@ def train(config: TrainConfig) -> Trained:
         callbacks.append(_ResetStates())
     history = model.fit(
         windows.dataset(*fit, batch, shuffle=not arch.stateful, seed=config.seed),
-        validation_data=windows.dataset(*hold, batch, shuffle=False, seed=config.seed),
+        validation_data=_hold_dataset(data.hold, batch, arch.stateful),
         epochs=epochs,
         callbacks=callbacks,
         shuffle=False,  # the dataset shuffles itself; stateful windows must stay in order
@@ -225,6 +260,29 @@ def train(config: TrainConfig) -> Trained:
         raise RuntimeError(
             f"{arch.name} diverged (loss became NaN); lower the learning rate (was {lr:g})"
         )
+    searched = len(losses)
+    trained_epochs = searched
+    if refit:
+        # The hold-out has chosen the epoch count; now the last part of the training data (the
+        # most recent values, a whole season's jump among them) is learnt from too.
+        trained_epochs = int(np.argmin(history.history["val_loss"])) + 1
+        keras.utils.set_random_seed(config.seed)
+        model = _build(arch, window, horizon, batch)
+        model.compile(loss=keras.losses.Huber(), optimizer=_optimizer(arch, lr), metrics=["mae"])
+        refit_history = model.fit(
+            windows.dataset(*data.every, batch, shuffle=not arch.stateful, seed=config.seed),
+            epochs=trained_epochs,
+            callbacks=callbacks[1:],  # all but early stopping
+            shuffle=False,
+            verbose=_verbosity(config),
+        )
+        refit_losses = refit_history.history.get("loss", [])
+        if not refit_losses or not all(math.isfinite(v) for v in refit_losses):
+            raise RuntimeError(
+                f"{arch.name} diverged when refitted (loss became NaN); lower the learning rate"
+                f" (was {lr:g})"
+            )
+        history.history["refit_loss"] = refit_losses
     if arch.stateful:
         # Same weights, no state: the served model reads any window on its own.
         stateless = arch.build(window, horizon, None)
@@ -241,6 +299,8 @@ def train(config: TrainConfig) -> Trained:
         "max_epochs": epochs,
         "patience": patience,
         "holdout": config.holdout,
+        "refit": refit,
+        "holdout_epochs": searched,
         "loss": "huber",
         "seed": config.seed,
         "scale": scale,
@@ -251,7 +311,7 @@ def train(config: TrainConfig) -> Trained:
     return Trained(
         servable=servable,
         hyperparameters=hyperparameters,
-        epochs=len(losses),
+        epochs=trained_epochs,
         seconds=seconds,
         history={k: [float(v) for v in vs] for k, vs in history.history.items()},
         lr_sweep=sweep,
@@ -292,9 +352,7 @@ def validate(
     residuals = truth - predicted  # (origins, steps)
     levels = list(store.QUANTILE_LEVELS)
     by_step = np.quantile(residuals, levels, axis=0).T  # (steps, levels)
-    quantiles = store.ResidualQuantiles(
-        levels=levels, by_step=by_step.tolist(), count=len(origins)
-    )
+    quantiles = store.ResidualQuantiles(levels=levels, by_step=by_step.tolist(), count=len(origins))
     validation = store.Validation(start=split, end=len(x), scores=scores)
     return validation, quantiles, forecast
 

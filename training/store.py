@@ -236,9 +236,7 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(f.fileno())
 
 
-def publish(
-    store: Path, name: str, build: Callable[[Path], ModelMetadata]
-) -> tuple[int, Path]:
+def publish(store: Path, name: str, build: Callable[[Path], ModelMetadata]) -> tuple[int, Path]:
     """Build a new version of ``name`` in staging, then move it into place as the next version.
 
     ``build(folder)`` writes the SavedModel into ``folder`` and returns its metadata; the

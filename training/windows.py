@@ -38,9 +38,7 @@ def seq2seq_arrays(x: Array, window_size: int, horizon: int) -> tuple[Array, Arr
     return inputs, steps[idx]
 
 
-def consecutive(
-    x: Array, window_size: int, horizon: int
-) -> tuple[Array, Array]:
+def consecutive(x: Array, window_size: int, horizon: int) -> tuple[Array, Array]:
     """Non-overlapping consecutive seq2seq windows, for stateful training: each starts where the last ended."""
     inputs, targets = seq2seq_arrays(x, window_size, horizon)
     return inputs[::window_size], targets[::window_size]
@@ -54,9 +52,7 @@ def dataset(
     seed: int,
 ) -> tf.data.Dataset:
     """A batched ``tf.data`` pipeline over float32 copies of the arrays."""
-    ds = tf.data.Dataset.from_tensor_slices(
-        (inputs.astype(np.float32), targets.astype(np.float32))
-    )
+    ds = tf.data.Dataset.from_tensor_slices((inputs.astype(np.float32), targets.astype(np.float32)))
     if shuffle:
         ds = ds.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
     # Stateful layers need every batch the same size; others keep a short last batch.
