@@ -17,7 +17,11 @@ Signatures of every SavedModel (float32 raw values in, raw values out):
 
 * ``serving_default``: ``window`` ``[batch, window_size]`` -> ``forecast`` ``[batch, horizon]``;
 * ``forecast``: ``window`` ``[batch, window_size]``, ``steps`` int32 scalar ->
-  ``forecast`` ``[batch, steps]``, the model applied recursively ``ceil(steps / horizon)`` times.
+  ``forecast`` ``[batch, steps]``, the model applied recursively ``ceil(steps / horizon)`` times
+  (XLA-compiled: each distinct ``[batch, steps]`` compiles once, so callers round ``steps`` up);
+* ``windowed``: ``series`` ``[batch, n]`` -> ``forecast`` ``[batch, n - window_size]``, the
+  one-step-ahead forecast of ``series[:, window_size:]`` from the window just before each value,
+  all in one call.
 
 Pure python and pydantic: importing this module does not import TensorFlow.
 """
@@ -46,6 +50,9 @@ STAGING_DIR = ".staging"
 
 SERVING_SIGNATURE = "serving_default"
 FORECAST_SIGNATURE = "forecast"
+WINDOWED_SIGNATURE = "windowed"
+SIGNATURES = (SERVING_SIGNATURE, FORECAST_SIGNATURE, WINDOWED_SIGNATURE)
+SERIES_KEY = "series"
 INPUT_KEY = "window"
 STEPS_KEY = "steps"
 OUTPUT_KEY = "forecast"
