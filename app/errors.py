@@ -96,10 +96,21 @@ class NonFiniteOutput(ForecastError):
     code = "non_finite_model_output"
 
 
-class NonFiniteResult(ForecastError):
-    """A number computed from the model's output overflowed."""
+class ValuesTooLarge(InvalidRequest):
+    """The model overflowed float32 on a series whose values are beyond what it can take."""
 
-    status_code = 500
+    code = "values_too_large"
+
+
+class ForecastDiverged(InvalidRequest):
+    """The model's recursive forecast overflowed float32 before reaching the horizon."""
+
+    code = "forecast_diverged"
+
+
+class NonFiniteResult(InvalidRequest):
+    """A number computed from the model's output overflowed (the series' values are extreme)."""
+
     code = "non_finite_result"
 
 
@@ -197,7 +208,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_body(request.url.path, 500, "internal_error", "internal server error")
+    response = error_body(request.url.path, 500, "internal_error", "internal server error")
+    # Starlette re-raises the error after this answer and uvicorn then drops the connection;
+    # saying so keeps a keep-alive client from sending its next request into the closed socket.
+    response.headers["Connection"] = "close"
+    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:

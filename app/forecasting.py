@@ -46,6 +46,8 @@ class Forecaster(Protocol):
 
     def ahead(self, windows: Float32Array, steps: int) -> Float32Array: ...
 
+    def windowed(self, series: Float32Array) -> Float32Array: ...
+
 
 @dataclass(frozen=True)
 class Windowed:
@@ -103,13 +105,15 @@ def in_batches(
     return np.concatenate(chunks).astype(np.float64)
 
 
-def windowed_forecast(model: Forecaster, series: Array, batch_windows: int) -> Windowed:
-    """One-step-ahead forecasts of ``series[W:]`` from the window before each; ``(n - W,)``."""
+def windowed_forecast(model: Forecaster, series: Array) -> Windowed:
+    """One-step-ahead forecasts of ``series[W:]`` from the window before each; ``(n - W,)``.
+
+    One call of the ``windowed`` signature, which frames the windows inside the graph.
+    """
     w = model.window_size
     if len(series) <= w:
         return Windowed(w, np.empty(0))
-    windows = np.lib.stride_tricks.sliding_window_view(series[:-1], w)  # (n - W, W), a view
-    return Windowed(w, in_batches(model.one_step, windows, batch_windows)[:, 0])
+    return Windowed(w, model.windowed(series.astype(np.float32)).astype(np.float64))
 
 
 def horizon_forecast(model: Forecaster, series: Array, horizon: int) -> Array:
@@ -246,7 +250,7 @@ def _check_finite(result: ForecastResult) -> None:
     if bad:
         raise NonFiniteResult(
             f"the result overflowed (non-finite values in {', '.join(bad[:5])});"
-            " the series' values are too large to forecast",
+            " the series' values are too large, or too close to zero, to score",
             {"fields": bad},
         )
 
@@ -261,13 +265,12 @@ def forecast(
     baselines: Sequence[str] | None = None,
     levels: Sequence[float] = (),
     actuals: Array | None = None,
-    batch_windows: int = 4096,
 ) -> ForecastResult:
     """The model's and the baselines' forecasts, intervals and scores for ``series`` ``(n,)``.
 
     ``baselines`` None takes every baseline the series is long enough for; naming one it is too
-    short for raises :class:`SeriesTooShort`. The model is called ``ceil((n - W) / batch_windows)``
-    times for the windowed forecasts and once for the horizon.
+    short for raises :class:`SeriesTooShort`. The model is called twice whatever the series'
+    length: once for every window's one-step forecast and once for the horizon.
     """
     n, w = len(series), model.window_size
     if n < w:
@@ -286,7 +289,7 @@ def forecast(
         names = list(dict.fromkeys(baselines))
         check_baselines(names, n, season_length)
 
-    windowed = windowed_forecast(model, series, batch_windows)
+    windowed = windowed_forecast(model, series)
     ahead = horizon_forecast(model, series, horizon)
     intervals = prediction_intervals(ahead, quantiles, levels)
     others = baseline_forecasts(series, names, horizon, season_length)

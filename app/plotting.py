@@ -30,7 +30,7 @@ def forecast_png(
         sorted(result.intervals.items(), key=lambda kv: -float(kv[0]))
     ):
         ax.fill_between(
-            future, interval.lower, interval.upper, color="C0", alpha=0.15 + 0.1 * i, lw=0,
+            future, interval.lower, interval.upper, color="C0", alpha=min(0.15 + 0.1 * i, 0.9), lw=0,
             label=f"{level}% interval",
         )  # fmt: skip
     ax.plot(

@@ -22,11 +22,13 @@ import numpy.typing as npt
 import tensorflow as tf
 
 from app.errors import (
+    ForecastDiverged,
     LabelNotFound,
     ModelNotFound,
     ModelUnavailable,
     NonFiniteOutput,
     NotReady,
+    ValuesTooLarge,
     VersionNotFound,
 )
 from training import store
@@ -39,6 +41,9 @@ CallHook = Callable[[str, int, str], None]  # (model, version, signature)
 Fingerprint = tuple[tuple[str, int, int], ...]
 
 MAX_ERROR_CHARS = 300
+# Beyond this magnitude a value's square overflows float32: a model that overflows on such a
+# series is refused the series (422); one that overflows on smaller values is broken (502).
+LARGE_VALUE = float(np.sqrt(np.finfo(np.float32).max))
 
 
 class VersionState(StrEnum):
@@ -52,7 +57,8 @@ class VersionState(StrEnum):
 class LoadedModel:
     """One version's SavedModel, warmed up; never changed after it is built.
 
-    ``one_step`` and ``ahead`` call the store's two signatures and refuse non-finite output.
+    ``one_step``, ``ahead`` and ``windowed`` call the store's three signatures and refuse
+    non-finite output.
     """
 
     def __init__(
@@ -69,6 +75,7 @@ class LoadedModel:
         self._module = module  # the signatures' variables live as long as this reference
         self._serve = module.signatures[store.SERVING_SIGNATURE]
         self._ahead = module.signatures[store.FORECAST_SIGNATURE]
+        self._windowed = module.signatures[store.WINDOWED_SIGNATURE]
         self._on_call = on_call
 
     @property
@@ -85,32 +92,63 @@ class LoadedModel:
         if self._on_call is not None:
             self._on_call(self.name, self.version, signature)
 
-    def _finite(self, values: Float32Array, what: str) -> Float32Array:
-        if not np.isfinite(values).all():
-            bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
-            raise NonFiniteOutput(
-                f"model {self.name!r} version {self.version} produced {bad} non-finite value(s)"
-                f" (NaN or infinity) in {what}; no forecast is returned",
-                {"model": self.name, "version": self.version},
+    def _finite(
+        self, values: Float32Array, inputs: Float32Array, what: str, recursive: bool = False
+    ) -> Float32Array:
+        """``values`` if all finite; else the error that says whose fault the overflow is."""
+        finite = np.isfinite(values)
+        if finite.all():
+            return values
+        who = {"model": self.name, "version": self.version}
+        largest = float(np.max(np.abs(inputs))) if inputs.size else 0.0
+        if largest > LARGE_VALUE:
+            raise ValuesTooLarge(
+                f"the series' values are too large for model {self.name!r} version"
+                f" {self.version}: it overflows float32 on values as large as {largest:.3g};"
+                f" scale the series down (below {LARGE_VALUE:.1e})",
+                {**who, "largest": largest},
             )
-        return values
+        steps = int(np.argmin(finite.all(axis=0)))  # the first step that is not finite
+        if recursive and steps > 0:
+            raise ForecastDiverged(
+                f"the forecast of model {self.name!r} version {self.version} diverges: it"
+                f" overflows float32 after {steps} steps; ask for a horizon of at most {steps}",
+                {**who, "finite_steps": steps},
+            )
+        bad = int(np.size(values) - np.count_nonzero(finite))
+        raise NonFiniteOutput(
+            f"model {self.name!r} version {self.version} produced {bad} non-finite value(s)"
+            f" (NaN or infinity) in {what}; no forecast is returned",
+            who,
+        )
 
     def one_step(self, windows: Float32Array) -> Float32Array:
         """``serving_default``: windows ``(k, window_size)`` -> forecasts ``(k, horizon)``."""
         self._record(store.SERVING_SIGNATURE)
         out = self._serve(**{store.INPUT_KEY: tf.convert_to_tensor(windows, tf.float32)})
-        return self._finite(out[store.OUTPUT_KEY].numpy(), "its forecast")
+        return self._finite(out[store.OUTPUT_KEY].numpy(), windows, "its forecast")
 
     def ahead(self, windows: Float32Array, steps: int) -> Float32Array:
         """``forecast``: windows ``(k, window_size)`` -> the next ``steps`` values ``(k, steps)``."""
         self._record(store.FORECAST_SIGNATURE)
+        # The signature is XLA-compiled once per input shape: rounding steps up to a power of
+        # two keeps the compiled shapes (and their memory) to a handful whatever clients ask.
+        rounded = 1 << max(steps - 1, 0).bit_length()
         out = self._ahead(
             **{
                 store.INPUT_KEY: tf.convert_to_tensor(windows, tf.float32),
-                store.STEPS_KEY: tf.constant(steps, tf.int32),
+                store.STEPS_KEY: tf.constant(rounded, tf.int32),
             }
         )
-        return self._finite(out[store.OUTPUT_KEY].numpy(), "its multi-step forecast")
+        return self._finite(
+            out[store.OUTPUT_KEY].numpy()[:, :steps], windows, "its multi-step forecast", True
+        )
+
+    def windowed(self, series: Float32Array) -> Float32Array:
+        """``windowed``: a series ``(n,)`` -> one-step forecasts of ``series[W:]``, ``(n - W,)``."""
+        self._record(store.WINDOWED_SIGNATURE)
+        out = self._windowed(**{store.SERIES_KEY: tf.convert_to_tensor(series[None], tf.float32)})
+        return self._finite(out[store.OUTPUT_KEY].numpy()[0], series, "its windowed forecasts")
 
 
 @dataclass(frozen=True)
@@ -225,10 +263,7 @@ def load_version(
         return VersionEntry(version, VersionState.FAILED, fingerprint, _describe(e, root))
     try:
         module = tf.saved_model.load(str(folder))
-        missing = [
-            s for s in (store.SERVING_SIGNATURE, store.FORECAST_SIGNATURE)
-            if s not in module.signatures
-        ]  # fmt: skip
+        missing = [s for s in store.SIGNATURES if s not in module.signatures]
         if missing:
             raise StoreError(f"the SavedModel lacks the signature(s) {', '.join(missing)}")
         model = LoadedModel(name, version, metadata, module, on_call)
@@ -245,7 +280,8 @@ def _warm(model: LoadedModel) -> None:
     try:
         step = model.one_step(window)
         ahead = model.ahead(window, model.horizon + 1)
-    except NonFiniteOutput as e:
+        windowed = model.windowed(np.zeros(model.window_size + 2, np.float32))
+    except (NonFiniteOutput, ForecastDiverged) as e:
         raise StoreError(f"warm-up failed: {e.message}") from None
     except (tf.errors.InvalidArgumentError, ValueError, TypeError) as e:
         raise StoreError(
@@ -260,6 +296,10 @@ def _warm(model: LoadedModel) -> None:
     if ahead.shape != (1, model.horizon + 1):
         raise StoreError(
             f"forecast returns shape {list(ahead.shape)} for steps={model.horizon + 1}"
+        )
+    if windowed.shape != (2,):
+        raise StoreError(
+            f"windowed returns shape {list(windowed.shape)} for a series of window_size + 2"
         )
 
 

@@ -48,9 +48,13 @@ Level = Annotated[float, Field(gt=0, lt=100, description="a prediction-interval 
 
 
 class Strict(BaseModel):
-    """Request bodies refuse unknown fields, so a misspelt option is an error, not ignored."""
+    """Request bodies refuse unknown fields, so a misspelt option is an error, not ignored.
 
-    model_config = ConfigDict(extra="forbid")
+    Strict: a number must be a JSON number, so "1.5", true or 5.0 for an integer are refused,
+    as the OpenAPI document says, instead of being quietly converted.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # ---- errors ----
@@ -71,7 +75,7 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 404, 413, 422, 502, 503)
+    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 502, 503)
 }
 
 

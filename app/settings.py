@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     batch_windows: int = Field(
         4096,
         ge=1,
-        description="windows per model call when forecasting every window (bounds memory)",
+        description="windows per model call on the TF Serving :predict route (bounds memory)",
     )
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,

@@ -16,7 +16,7 @@ from app.settings import Settings
 router = APIRouter(
     prefix="/forecast",
     tags=["forecast"],
-    responses={code: ERRORS[code] for code in (401, 404, 413, 422, 502, 503)},
+    responses={code: ERRORS[code] for code in (400, 401, 404, 413, 422, 502, 503)},
 )
 
 
@@ -30,7 +30,6 @@ def _compute(model: LoadedModel, body: ForecastRequest, settings: Settings) -> F
         baselines=body.baselines,
         levels=body.level or (),
         actuals=np.asarray(body.actuals, dtype=np.float64) if body.actuals else None,
-        batch_windows=settings.batch_windows,
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-router = APIRouter(tags=["metrics"])
+from app.schemas import ERRORS
+
+router = APIRouter(tags=["metrics"], responses={401: ERRORS[401]})
 
 
 @router.get("/metrics", response_class=Response)

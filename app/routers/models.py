@@ -9,7 +9,9 @@ from fastapi import APIRouter, Path, Request
 from app.dependencies import RegistryDep, tag_model
 from app.schemas import ERRORS, ModelList, ModelStatus, VersionStatus
 
-router = APIRouter(prefix="/models", tags=["models"], responses={404: ERRORS[404]})
+router = APIRouter(
+    prefix="/models", tags=["models"], responses={code: ERRORS[code] for code in (401, 404, 422)}
+)
 
 VersionPath = Annotated[int, Path(ge=1, description="a version number")]
 

@@ -33,7 +33,16 @@ from training.store import FORECAST_SIGNATURE
 TF_ERROR: dict[int | str, dict[str, Any]] = {
     code: {
         "description": "TF Serving's error shape",
-        "content": {"application/json": {"example": {"error": "message"}}},
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}},
+                    "required": ["error"],
+                },
+                "example": {"error": "message"},
+            }
+        },
     }
     for code in (400, 401, 404, 413, 502, 503)
 }

@@ -24,6 +24,11 @@ class MeanOfWindow:
         self.calls.append(len(windows))
         return np.repeat(windows.mean(axis=1, keepdims=True), self.horizon, axis=1)
 
+    def windowed(self, series: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        windows = np.lib.stride_tricks.sliding_window_view(series[:-1], self.window_size)
+        self.calls.append(len(windows))
+        return windows.mean(axis=1)
+
     def ahead(self, windows: npt.NDArray[np.float32], steps: int) -> npt.NDArray[np.float32]:
         self.calls.append(len(windows))
         out = []
@@ -42,11 +47,11 @@ QUANTILES = ResidualQuantiles(
 )
 
 
-def test_windowed_forecast_uses_fixed_size_batches() -> None:
+def test_windowed_forecast_is_one_call_over_every_window() -> None:
     x = np.arange(30, dtype=np.float64)
     model = MeanOfWindow(4)
-    w = forecasting.windowed_forecast(model, x, batch_windows=10)
-    assert model.calls == [10, 10, 6]  # 26 windows in chunks of 10
+    w = forecasting.windowed_forecast(model, x)
+    assert model.calls == [26]  # 26 windows, one call
     assert w.start == 4
     expected = [x[t - 4 : t].mean() for t in range(4, 30)]
     np.testing.assert_allclose(w.values, expected)
@@ -54,7 +59,7 @@ def test_windowed_forecast_uses_fixed_size_batches() -> None:
 
 def test_windowed_forecast_of_a_series_no_longer_than_the_window_is_empty() -> None:
     model = MeanOfWindow(5)
-    w = forecasting.windowed_forecast(model, np.ones(5), 10)
+    w = forecasting.windowed_forecast(model, np.ones(5))
     assert w.start == 5 and w.values.shape == (0,) and model.calls == []
 
 
@@ -133,7 +138,7 @@ def test_forecast_puts_the_pieces_together() -> None:
     model = MeanOfWindow(10)
     result = forecasting.forecast(
         model, QUANTILES, x, horizon=3, season_length=12, baselines=["naive", "naive"],
-        levels=[80], actuals=np.array([120.0, 121.0]), batch_windows=1000,
+        levels=[80], actuals=np.array([120.0, 121.0]),
     )  # fmt: skip
     assert model.calls == [110, 1]  # one batch of windows, one horizon call
     assert list(result.baselines) == ["naive"]

@@ -161,11 +161,11 @@ def test_a_held_version_keeps_working_after_it_is_unloaded(
 ) -> None:
     registry = registry_of(client)
     held = registry.resolve("linear", 2)  # what a request in flight holds
-    before = forecasting.windowed_forecast(held, series, 4096).values
+    before = forecasting.windowed_forecast(held, series).values
     shutil.rmtree(store / "linear" / "2")
     rescan(client)
     assert registry.resolve("linear").version == 1
-    after = forecasting.windowed_forecast(held, series, 4096).values
+    after = forecasting.windowed_forecast(held, series).values
     np.testing.assert_array_equal(before, after)
     assert held.version == 2 and held.metadata.version == 2
 

@@ -61,7 +61,7 @@ def test_metrics_count_requests_per_route_and_model(client: TestClient, series: 
             "forecast_model_calls_total",
             model="dense",
             version="1",
-            signature="serving_default",
+            signature="windowed",
         )
         >= 2
     )
