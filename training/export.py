@@ -14,6 +14,8 @@ import tensorflow as tf
 
 from training import store
 
+WINDOW_CHUNK = 4096  # windows per step of the ``windowed`` signature
+
 
 class Servable(tf.Module):
     """A trained network with its scaling, exposing the store's three signatures."""
@@ -68,9 +70,22 @@ class Servable(tf.Module):
 
     def _windowed(self, series: tf.Tensor) -> dict[str, tf.Tensor]:
         # Framing inside the graph: the client sends the series once, not n overlapping windows.
-        frames = tf.signal.frame(series[:, :-1], self.window_size, 1, axis=1)  # [b, n - W, W]
-        first = self.step(tf.reshape(frames, [-1, self.window_size]))[:, 0]
-        return {store.OUTPUT_KEY: tf.reshape(first, tf.shape(frames)[:2])}
+        w = self.window_size
+        frames = tf.signal.frame(series[:, :-1], w, 1, axis=1)  # [b, n - W, W]
+        flat = tf.reshape(frames, [-1, w])
+        k = tf.shape(flat)[0]
+        # Fixed-size chunks, one after another, bound the activations' memory whatever n is;
+        # a series of up to WINDOW_CHUNK windows is a single chunk with no padding.
+        size = tf.maximum(tf.minimum(k, WINDOW_CHUNK), 1)
+        chunks = (k + size - 1) // size
+        padded = tf.pad(flat, [[0, chunks * size - k], [0, 0]])
+        first = tf.map_fn(
+            lambda chunk: self.step(chunk)[:, 0],
+            tf.reshape(padded, [chunks, size, w]),
+            parallel_iterations=1,
+            fn_output_signature=tf.float32,
+        )
+        return {store.OUTPUT_KEY: tf.reshape(tf.reshape(first, [-1])[:k], tf.shape(frames)[:2])}
 
 
 def save(servable: Servable, folder: Path) -> None:
