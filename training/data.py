@@ -90,14 +90,16 @@ def load_csv(
         raise DataError(f"data file not found: {path}")
     try:
         with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
+            # csv.reader, not DictReader: DictReader drops blank lines, and in a one-column
+            # file a blank line is a missing value that must be reported, not a shifted series.
+            reader = csv.reader(f)
+            header = next(reader, [])
             for wanted in (column, time_column):
                 if wanted is not None and wanted not in header:
                     raise DataError(
                         f"column {wanted!r} not in {path.name}; columns are: {', '.join(header)}"
                     )
-            rows = list(reader)
+            rows = [dict(zip(header, record, strict=False)) for record in reader]
     except UnicodeDecodeError as e:
         raise DataError(f"{path.name} is not UTF-8 text: {e}") from None
     except csv.Error as e:

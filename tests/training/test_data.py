@@ -88,6 +88,13 @@ def test_missing_values_are_interpolated_on_request(tmp_path: Path) -> None:
     np.testing.assert_array_equal(load_csv(path, "y", fill="interpolate"), [1, 1, 2, 3, 4, 4])
 
 
+def test_blank_line_in_a_one_column_file_is_a_missing_value(tmp_path: Path) -> None:
+    path = _write(tmp_path / "d.csv", "y\n1\n2\n\n4\n")
+    with pytest.raises(DataError, match=r"1 missing value\(s\) in column 'y' at data row\(s\) 3"):
+        load_csv(path, "y")
+    np.testing.assert_allclose(load_csv(path, "y", fill="interpolate"), [1, 2, 3, 4])
+
+
 def test_interpolation_needs_two_known_values(tmp_path: Path) -> None:
     path = _write(tmp_path / "d.csv", "t,y\n0,\n1,1\n2,\n")
     with pytest.raises(DataError, match="fewer than 2 values"):
