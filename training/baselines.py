@@ -165,25 +165,23 @@ def available(length: int, season_length: int) -> list[str]:
     return [b.name for b in BASELINES.values() if length >= b.min_length(season_length)]
 
 
-def windowed(name: str, series: npt.ArrayLike, season_length: int) -> tuple[int, Array]:
-    """One-step-ahead forecasts of baseline ``name`` over every position it can forecast."""
+def _long_enough(name: str, series: npt.ArrayLike, season_length: int) -> tuple[Baseline, Array]:
+    """Baseline ``name`` and ``series`` as float64, or ValueError if the series is too short."""
     x = np.asarray(series, dtype=np.float64)
     baseline = BASELINES[name]
-    if len(x) < baseline.min_length(season_length):
-        raise ValueError(
-            f"baseline {name!r} needs at least {baseline.min_length(season_length)} values, "
-            f"got {len(x)}"
-        )
+    need = baseline.min_length(season_length)
+    if len(x) < need:
+        raise ValueError(f"baseline {name!r} needs at least {need} values, got {len(x)}")
+    return baseline, x
+
+
+def windowed(name: str, series: npt.ArrayLike, season_length: int) -> tuple[int, Array]:
+    """One-step-ahead forecasts of baseline ``name`` over every position it can forecast."""
+    baseline, x = _long_enough(name, series, season_length)
     return baseline.windowed(x, season_length)
 
 
 def forecast(name: str, series: npt.ArrayLike, horizon: int, season_length: int) -> Array:
     """The next ``horizon`` values after ``series`` by baseline ``name``; shape ``(horizon,)``."""
-    x = np.asarray(series, dtype=np.float64)
-    baseline = BASELINES[name]
-    if len(x) < baseline.min_length(season_length):
-        raise ValueError(
-            f"baseline {name!r} needs at least {baseline.min_length(season_length)} values, "
-            f"got {len(x)}"
-        )
+    baseline, x = _long_enough(name, series, season_length)
     return baseline.forecast(x, horizon, season_length)
