@@ -1,0 +1,209 @@
+"""Shared pieces of the benchmarks: a real uvicorn server on loopback and a bounded HTTP load.
+
+Traffic only ever goes to 127.0.0.1, and every load loop is bounded in requests and seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running uvicorn process serving ``app.main:app``."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server process now."""
+        return _status_kib(self.process.pid, "VmRSS") * 1024
+
+    def peak_rss_bytes(self) -> int:
+        """Highest resident memory of the server process so far."""
+        return _status_kib(self.process.pid, "VmHWM") * 1024
+
+
+def _status_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{key} not in /proc/{pid}/status")
+
+
+@contextlib.contextmanager
+def serve(
+    store: Path, log: Path, wait_for: tuple[str, ...] = (), **settings: str
+) -> Iterator[Server]:
+    """Start uvicorn on a free loopback port against ``store``; stop it on exit.
+
+    Returns once ``/ready`` answers 200 and every model in ``wait_for`` has an AVAILABLE version.
+    """
+    port = free_port()
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "FORECAST_MODEL_STORE": str(store),
+        **{f"FORECAST_{k.upper()}": v for k, v in settings.items()},
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+             "--port", str(port), "--no-access-log"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited early; see {log}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(server.url + "/ready", timeout=2).status_code == 200 and all(
+                    _available(server.url, name) for name in wait_for
+                ):
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server not ready within 180 s; see {log}")
+            time.sleep(0.5)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _available(url: str, name: str) -> bool:
+    r = httpx.get(f"{url}/models/{name}", timeout=2)
+    return r.status_code == 200 and any(
+        v["state"] == "AVAILABLE" for v in r.json().get("versions", [])
+    )
+
+
+@dataclass
+class LoadResult:
+    """Latencies (seconds) of the successful requests, and what failed."""
+
+    concurrency: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    bodies: list[Any] = field(default_factory=list)
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies) + len(self.errors)
+
+    def percentile(self, q: float) -> float:
+        """The ``q``-th percentile latency in milliseconds."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+    @property
+    def throughput(self) -> float:
+        """Successful requests per second."""
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    @property
+    def mean_ms(self) -> float:
+        return 1000 * statistics.fmean(self.latencies) if self.latencies else float("nan")
+
+
+async def _load(
+    method: str,
+    url: str,
+    body: Any,
+    concurrency: int,
+    max_requests: int,
+    max_seconds: float,
+    keep_bodies: bool,
+    headers: dict[str, str] | None,
+) -> LoadResult:
+    result = LoadResult(concurrency, 0.0)
+    sent = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as client:
+        started = time.perf_counter()
+        deadline = started + max_seconds
+
+        async def worker() -> None:
+            nonlocal sent
+            while sent < max_requests and time.perf_counter() < deadline:
+                sent += 1
+                t0 = time.perf_counter()
+                try:
+                    r = await client.request(method, url, json=body)
+                except httpx.HTTPError as e:
+                    result.errors.append(f"{type(e).__name__}: {e}")
+                    continue
+                elapsed = time.perf_counter() - t0
+                if r.status_code != 200:
+                    result.errors.append(f"HTTP {r.status_code}: {r.text[:200]}")
+                    continue
+                result.latencies.append(elapsed)
+                if keep_bodies:
+                    result.bodies.append(r.json())
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def load(
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    concurrency: int,
+    max_requests: int,
+    max_seconds: float,
+    keep_bodies: bool = False,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """Send at most ``max_requests`` requests in at most ``max_seconds`` from ``concurrency`` clients."""
+    return asyncio.run(
+        _load(method, url, body, concurrency, max_requests, max_seconds, keep_bodies, headers)
+    )
+
+
+def machine() -> str:
+    """One line describing where the figures were measured."""
+    import numpy
+    import tensorflow as tf
+
+    return (
+        f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"TensorFlow {tf.__version__}, numpy {numpy.__version__}, "
+        f"GPUs: {len(tf.config.list_physical_devices('GPU'))}, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )

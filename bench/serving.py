@@ -1,0 +1,196 @@
+"""Serving speed and cost of POST /forecast, beside its floors and the do-it-yourself path.
+
+Starts the real server (uvicorn on 127.0.0.1 with its production settings), drives it with
+concurrent HTTP clients, and in the same run times:
+
+* ``/health`` through the same server: the HTTP floor;
+* the in-process TensorFlow calls that produce the same forecasts: the compute floor;
+* the course's do-it-yourself path: ``model.predict`` over a ``tf.data`` window dataset.
+
+Writes bench/results/serving.md. Usage: ``python bench/serving.py [--store DIR] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
+
+MODEL = "synthetic-wavenet"
+HORIZON = 30
+RESULTS = harness.ROOT / "bench" / "results" / "serving.md"
+
+
+def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm-up: tracing and first allocation are not what a steady server pays
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _store_with_model(requested: Path | None, scratch: Path) -> Path:
+    """A store holding MODEL: the one given, the repo's, or a fresh one trained here."""
+    from training import store as store_format
+
+    for candidate in (requested, harness.ROOT / "model_store"):
+        if candidate is not None and store_format.versions(candidate, MODEL):
+            return candidate
+    if requested is not None:
+        raise SystemExit(f"{requested} holds no {MODEL}")
+    from training.data import synthetic
+    from training.pipeline import TrainConfig, train_and_publish
+
+    print(f"training {MODEL} with the production defaults into {scratch} ...", flush=True)
+    train_and_publish(TrainConfig("wavenet", synthetic(), verbose=False), scratch)
+    return scratch
+
+
+def in_process_floors(store: Path, series: np.ndarray) -> tuple[float, float, int]:
+    """Seconds for the SavedModel calls /forecast makes, and for the course's DIY predict."""
+    import tensorflow as tf
+
+    from training import store as store_format
+    from training.architectures import ARCHITECTURES
+    from training.windows import sliding
+
+    version = max(store_format.versions(store, MODEL))
+    folder = store_format.version_dir(store, MODEL, version)
+    meta = store_format.read_metadata(folder)
+    loaded = tf.saved_model.load(str(folder))
+    serve = loaded.signatures[store_format.SERVING_SIGNATURE]
+    ahead = loaded.signatures[store_format.FORECAST_SIGNATURE]
+    w = meta.window_size
+    windows = tf.constant(sliding(series[:-1], w).astype(np.float32))
+    last = tf.constant(series[None, -w:].astype(np.float32))
+    steps = tf.constant(HORIZON, tf.int32)
+
+    def compute_floor() -> None:
+        serve(window=windows)
+        ahead(window=last, steps=steps)
+
+    # The course's path: a Keras model of the same architecture and window, fed by the
+    # course's window dataset through model.predict (weights do not change its cost).
+    model = ARCHITECTURES["wavenet"].build(w, 1, None)
+
+    def diy() -> None:
+        ds = tf.data.Dataset.from_tensor_slices(series.astype(np.float32))
+        ds = ds.window(w, shift=1, drop_remainder=True).flat_map(lambda x: x.batch(w))
+        model.predict(ds.batch(32).prefetch(1), verbose=0)
+
+    return _median_seconds(compute_floor, 20), _median_seconds(diy, 5), w
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, help=f"a store holding {MODEL}")
+    parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
+    args = parser.parse_args(argv)
+    scale = 0.2 if args.quick else 1.0
+
+    from training.data import synthetic_values
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    store = _store_with_model(args.store, scratch / "store")
+    series = {n: synthetic_values(length=n) for n in (1461, 10_000, 100_000)}
+    compute_s, diy_s, window = in_process_floors(store, series[1461])
+    print(f"compute floor {compute_s * 1000:.2f} ms, DIY predict {diy_s * 1000:.1f} ms", flush=True)
+
+    def body(n: int) -> dict[str, object]:
+        return {"model": MODEL, "series": series[n].tolist(), "horizon": HORIZON}
+
+    rows: list[tuple[str, str, int, harness.LoadResult]] = []
+    with harness.serve(store, scratch / "server.log", wait_for=(MODEL,)) as server:
+        post = f"{server.url}/forecast"
+        harness.load("POST", post, body(1461), concurrency=1, max_requests=20, max_seconds=30)
+        # Memory first, while the peak still reflects the warm-up alone.
+        rss_before = server.rss_bytes()
+        big = harness.load(
+            "POST", post, body(100_000), concurrency=1,
+            max_requests=int(20 * scale) or 3, max_seconds=90,
+        )  # fmt: skip
+        extra_bytes = server.peak_rss_bytes() - rss_before
+        rows.append(("POST /forecast, 100,000 points", "100000", 1, big))
+        for n, requests in ((10_000, 100), (1461, 400)):
+            for c in (1, 8, 64) if n == 1461 else (1, 8):
+                result = harness.load(
+                    "POST", post, body(n), concurrency=c,
+                    max_requests=max(int(requests * scale * (1 + c / 8)), c), max_seconds=60,
+                )  # fmt: skip
+                rows.append((f"POST /forecast, {n:,} points", str(n), c, result))
+        for c in (1, 8, 64):
+            result = harness.load(
+                "GET", f"{server.url}/health", concurrency=c,
+                max_requests=int(2000 * scale), max_seconds=20,
+            )  # fmt: skip
+            rows.append(("GET /health (HTTP floor)", "health", c, result))
+
+    by_key = {(key, c): r for _, key, c, r in rows}
+    p50_small = by_key[("1461", 1)].percentile(50)
+    p50_big = big.percentile(50)
+    errors_64 = len(by_key[("1461", 64)].errors)
+    speedup = diy_s * 1000 / p50_small
+
+    lines = [
+        "# Serving benchmark",
+        "",
+        f"Machine: {harness.machine()}.",
+        f"Model: {MODEL} (window {window}), horizon {HORIZON}, all baselines; client and server",
+        "share the machine's cores. Produced by `python bench/serving.py`.",
+        "",
+        "| request | concurrency | requests | errors | p50 ms | p95 ms | p99 ms | req/s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, _, c, r in rows:
+        lines.append(
+            f"| {label} | {c} | {r.requests} | {len(r.errors)} | {r.percentile(50):.2f} |"
+            f" {r.percentile(95):.2f} | {r.percentile(99):.2f} | {r.throughput:.1f} |"
+        )
+    lines += [
+        "",
+        "| floor or peer, 1,461 points, in process | ms |",
+        "| --- | ---: |",
+        f"| compute floor: the SavedModel calls /forecast makes (all windows + horizon) | {compute_s * 1000:.2f} |",
+        f"| do-it-yourself: `model.predict` over a `tf.data` window dataset | {diy_s * 1000:.1f} |",
+        "",
+        "| target | figure | met |",
+        "| --- | --- | --- |",
+        f"| /forecast p50, 1,461 points, at most 10 ms | {p50_small:.2f} ms | {'yes' if p50_small <= 10 else 'MISSED'} |",
+        f"| at least 20x faster than do-it-yourself | {speedup:.1f}x | {'yes' if speedup >= 20 else 'MISSED'} |",
+        f"| 100,000 points within 1 s | {p50_big:.0f} ms | {'yes' if p50_big <= 1000 else 'MISSED'} |",
+        f"| 100,000 points within 1 GiB extra memory | {extra_bytes / 2**20:.0f} MiB | {'yes' if extra_bytes <= 2**30 else 'MISSED'} |",
+        f"| 0 errors at concurrency 64 | {errors_64} | {'yes' if errors_64 == 0 else 'MISSED'} |",
+        "",
+        "Cost against length (p50 at concurrency 1): "
+        + ", ".join(
+            f"{n:,} points {by_key[(str(n), 1)].percentile(50):.1f} ms" for n in (1461, 10_000)
+        )
+        + f", 100,000 points {p50_big:.1f} ms.",
+        f"HTTP floor at concurrency 64: {by_key[('health', 64)].throughput:.0f} req/s"
+        f" beside /forecast's {by_key[('1461', 64)].throughput:.0f} req/s.",
+    ]
+    for label, _, c, r in rows:
+        for e in r.errors[:3]:
+            lines.append(f"- error in {label} at concurrency {c}: {e}")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.quick:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(text)
+        print(f"written to {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
