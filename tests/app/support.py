@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -108,3 +113,47 @@ def metric_value(text: str, name: str, **labels: str) -> float:
         if wanted <= found:
             return float(value)
     return 0.0
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def uvicorn_server(
+    settings: dict[str, str], log: Path, ready: Callable[[str], bool], *args: str
+) -> Iterator[tuple[str, int]]:
+    """``uvicorn app.main:app`` in a subprocess on a free 127.0.0.1 port; yields (url, port).
+
+    ``settings`` are ``FORECAST_*`` variables; returns once ``ready(url)`` is true (connection
+    errors count as not yet), and stops the server on exit.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **settings}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+             "--port", str(port), *args],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if ready(url):
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.25)
+        yield url, port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,56 +9,25 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.app.support import TestClient
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.app.support import TestClient, uvicorn_server
 
 
 @pytest.fixture(scope="module")
 def server(trained_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``uvicorn app.main:app`` in a subprocess on 127.0.0.1, configured from the environment."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("uvicorn") / "server.log"
-    env = {
-        **os.environ,
-        "TF_CPP_MIN_LOG_LEVEL": "2",
+
+    def all_four_available(url: str) -> bool:
+        # /ready turns 200 with the first AVAILABLE version; wait for all four.
+        return bool(httpx.get(f"{url}/health", timeout=2).json()["versions_available"] == 4)
+
+    settings = {
         "FORECAST_MODEL_STORE": str(trained_store),
         "FORECAST_API_KEYS": "socket-key",
         "FORECAST_MAX_BODY_BYTES": "4096",
     }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                # /ready turns 200 with the first AVAILABLE version; wait for all four.
-                if httpx.get(f"{url}/health", timeout=2).json()["versions_available"] == 4:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.25)
+    log = tmp_path_factory.mktemp("uvicorn") / "server.log"
+    with uvicorn_server(settings, log, all_four_available) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_forecast_over_a_real_socket(server: str, series: np.ndarray) -> None:

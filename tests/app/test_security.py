@@ -7,12 +7,9 @@ from __future__ import annotations
 import ast
 import inspect
 import logging
-import os
 import select
 import shutil
 import socket
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -26,10 +23,9 @@ import tensorflow as tf
 
 from app import dependencies
 from app.settings import Settings
-from tests.app.support import TestClient, error_of, running
+from tests.app.support import ROOT, TestClient, error_of, running, uvicorn_server
 from training import store as store_format
 
-ROOT = Path(__file__).resolve().parents[2]
 KEYS = ("s3cret-key-one", "s3cret-key-two")
 ALLOWED_ORIGIN = "https://allowed.example"
 SENTINEL = "sentinel-outside-the-store"
@@ -124,55 +120,29 @@ class Server:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(layout: Layout, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("uvicorn-secure") / "server.log"
-    env = {
-        **os.environ,
-        "TF_CPP_MIN_LOG_LEVEL": "2",
+    def every_version_available(url: str) -> bool:
+        models = httpx.get(f"{url}/models", headers={"X-API-Key": KEYS[0]}).json()
+        states = [v["state"] for m in models["models"] for v in m["versions"]]
+        if len(states) < 5 or "LOADING" in states:
+            return False
+        assert set(states) == {"AVAILABLE"}, models
+        return True
+
+    settings = {
         "FORECAST_MODEL_STORE": str(layout.store),
         "FORECAST_API_KEYS": ",".join(KEYS),
         "FORECAST_MAX_BODY_BYTES": str(MAX_BODY),
         "FORECAST_CORS_ORIGINS": ALLOWED_ORIGIN,
     }
-    with log.open("wb") as out:
-        # Debug logging: whatever the stack logs about a request, the test sees.
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "debug"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                models = httpx.get(f"{url}/models", headers={"X-API-Key": KEYS[0]}).json()
-                states = [v["state"] for m in models["models"] for v in m["versions"]]
-                if len(states) == 5 and "LOADING" not in states:
-                    assert set(states) == {"AVAILABLE"}, models
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.25)
+    log = tmp_path_factory.mktemp("uvicorn-secure") / "server.log"
+    # Debug logging: whatever the stack logs about a request, the test sees.
+    with uvicorn_server(settings, log, every_version_available, "--log-level", "debug") as (
+        url,
+        port,
+    ):
         yield Server(url, "127.0.0.1", port, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _raw(server: Server, request: bytes, timeout: float = 10.0) -> tuple[int, bytes]:
