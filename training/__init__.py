@@ -1,5 +1,5 @@
-"""Offline half of the forecasting service: data, windows, architectures, fit and export.
+"""Offline half of the forecasting service: data, windows, architectures, fit, export, publish.
 
-The modules ``store``, ``data``, ``baselines`` and ``metrics`` are pure numpy (no TensorFlow
-import), so the online ``app`` can share them without loading training code.
+It meets the online ``app`` only through :mod:`contract` (the store's format, the metadata
+schema, the baselines and metrics); ``data`` and ``publish`` are pure numpy and python.
 """

@@ -23,6 +23,8 @@ Array = npt.NDArray[np.float64]
 MOVING_AVERAGE_WINDOW = 30
 DIFF_MOVING_AVERAGE_WINDOW = 50
 SMOOTHING_WINDOW = 11  # centred, so it must be odd and shorter than the season
+# The centred smoothing reads half its window either side of the value a season ago.
+MIN_SEASON_LENGTH = SMOOTHING_WINDOW // 2 + 1
 
 
 def _trailing_means(x: Array, window: int) -> Array:
@@ -152,11 +154,14 @@ BASELINES: dict[str, Baseline] = {
 }
 
 
+NAMES: tuple[str, ...] = tuple(BASELINES)
+
+
 def check_season_length(season_length: int) -> None:
     """Raise ValueError unless ``season_length`` leaves room for the centred smoothing window."""
-    if season_length <= SMOOTHING_WINDOW // 2:
+    if season_length < MIN_SEASON_LENGTH:
         raise ValueError(
-            f"season_length must be greater than {SMOOTHING_WINDOW // 2}, got {season_length}"
+            f"season_length must be greater than {MIN_SEASON_LENGTH - 1}, got {season_length}"
         )
 
 

@@ -1,0 +1,114 @@
+"""``metadata.json``: what a version is, how it was made and how well it does.
+
+One schema, written by ``training`` when it publishes a version and returned as is by the
+service's ``GET /models``. Fields added later have defaults, so every older store still loads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT_VERSION = 1
+
+# Probabilities at which validation residuals are summarised for prediction intervals.
+QUANTILE_LEVELS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5,
+    0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.975, 0.99, 0.995,
+)  # fmt: skip
+
+
+class Scores(BaseModel):
+    """Accuracy of one method over one set of positions (see :mod:`contract.metrics`)."""
+
+    mae: float
+    mse: float
+    rmse: float
+    mape: float | None
+    mase: float | None
+
+
+class DatasetInfo(BaseModel):
+    """Which values a version was trained and validated on."""
+
+    name: str
+    length: int = Field(gt=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    split: int = Field(gt=0, description="values before this index were the training part")
+
+
+class Validation(BaseModel):
+    """One-step-ahead scores of the model and every baseline on the same validation positions.
+
+    The model's forecasts are those of the published SavedModel's ``windowed`` signature, the
+    path ``POST /forecast`` serves; the baselines' come from :mod:`contract.baselines`.
+    """
+
+    start: int = Field(description="first scored index of the series")
+    end: int = Field(description="one past the last scored index")
+    scores: dict[str, Scores] = Field(description='"model" and one entry per baseline')
+
+
+class ResidualQuantiles(BaseModel):
+    """Quantiles of validation residuals ``actual - forecast`` by steps ahead.
+
+    ``by_step[h - 1][j]`` is the ``levels[j]`` quantile of the residuals ``h`` steps ahead.
+    """
+
+    levels: list[float]
+    by_step: list[list[float]]
+    count: int = Field(ge=0, description="residuals behind the one-step quantiles")
+
+
+class Hyperparameters(BaseModel):
+    """How a version was trained: the architecture's defaults resolved against the run's options.
+
+    ``holdout_epochs`` and ``scale`` are found while training; the rest is fixed before it starts.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    window_size: int = Field(gt=0)
+    horizon: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    optimizer: Literal["adam", "sgd"]
+    learning_rate: float = Field(gt=0)
+    max_epochs: int = Field(gt=0)
+    patience: int = Field(gt=0)
+    holdout: float = Field(gt=0, lt=1, description="fraction of the training part held out")
+    refit: bool = Field(description="retrained on the whole training part after early stopping")
+    loss: Literal["huber"] = "huber"
+    seed: int
+    find_lr: bool = Field(description="the learning rate was chosen by the course's sweep")
+    stateful_training: bool
+    holdout_epochs: int | None = Field(None, description="epochs run while early stopping")
+    scale: float | None = Field(None, description="the training part's std the model divides by")
+
+
+class ModelMetadata(BaseModel):
+    """Contents of ``metadata.json``."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    format_version: int = FORMAT_VERSION
+    name: str
+    version: int = Field(ge=0, description="0 until published")
+    architecture: str
+    window_size: int = Field(gt=0)
+    horizon: int = Field(gt=0, description="values forecast per model call")
+    season_length: int = Field(gt=0)
+    dataset: DatasetInfo
+    hyperparameters: Hyperparameters
+    epochs: int = Field(ge=0)
+    training_seconds: float = Field(ge=0)
+    tensorflow_version: str
+    keras_version: str
+    created_at: datetime
+    validation: Validation = Field(
+        description="one-step scores of the model and the baselines on the validation part"
+    )
+    residual_quantiles: ResidualQuantiles = Field(
+        description="validation residuals' quantiles by steps ahead, behind the intervals"
+    )
