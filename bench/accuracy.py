@@ -28,7 +28,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training import store, windows
+from contract import store
+from training import windows
 from training.architectures import ARCHITECTURES
 from training.data import synthetic
 from training.pipeline import TrainConfig, train_and_publish

@@ -4,6 +4,8 @@ Arguments and data are checked before TensorFlow is imported, so a mistake is re
 second as one line, ``forecast-train: error: ...``, with exit status 2. A model that cannot be
 trained (its loss diverged) exits with 1. Every run ends with a table of what it published.
 
+Exit statuses: 0 all published, 1 a model's training diverged, 2 bad arguments or data.
+
 A CSV file's series needs ``--season-length``: the seasonal baselines every model is compared
 with are only as right as that period, and no default suits hourly, daily and monthly data alike.
 The synthetic series defaults to the course's settings (period 365, split at 1000).
@@ -24,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from training import baselines, store
+from contract import baselines, store
 from training.data import DataError, Series, check_length, load_csv, synthetic_values
 
 if TYPE_CHECKING:
@@ -296,7 +298,7 @@ def _series(args: argparse.Namespace) -> Series:
 
 def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list[TrainConfig]:
     """One config per architecture, each checked against the series before anything trains."""
-    from training.pipeline import TrainConfig
+    from training.pipeline import TrainConfig, resolve
 
     given = {
         "window_size": args.window,
@@ -318,12 +320,7 @@ def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list
             name=args.name,
             **overrides,
         )
-        check_length(
-            len(series.values),
-            config.window_size or config.arch.window_size,
-            args.horizon,
-            series.split,
-        )
+        check_length(len(series.values), resolve(config).window_size, args.horizon, series.split)
         store.validate_name(config.model_name)
         configs.append(config)
     return configs
@@ -339,7 +336,7 @@ def _disk_full(error: BaseException) -> bool:
 def _train_and_publish(config: TrainConfig, store_path: Path) -> Published:
     import tensorflow as tf
 
-    from training.pipeline import train_and_publish
+    from training.pipeline import TrainingDiverged, train_and_publish
 
     try:
         return train_and_publish(config, store_path)
@@ -352,9 +349,7 @@ def _train_and_publish(config: TrainConfig, store_path: Path) -> Published:
         if isinstance(e, OSError):
             raise CliError(f"cannot write {config.model_name} to {store_path}: {e}") from None
         raise
-    except RuntimeError as e:
-        if "diverged" not in str(e):
-            raise
+    except TrainingDiverged as e:
         raise CliError(f"{config.model_name}: {e}", status=1) from None
 
 
@@ -413,16 +408,16 @@ def run(args: argparse.Namespace) -> int:
     names = _selected(args, known)
     series = _series(args)
     configs = _configs(args, names, series)
+    from training.pipeline import resolve
 
     results: list[tuple[Published, float]] = []
     try:
         for i, config in enumerate(configs, 1):
             if not args.quiet:
-                window = config.window_size or config.arch.window_size
                 print(
                     f"[{i}/{len(configs)}] training {config.model_name}: {config.architecture},"
-                    f" window {window}, horizon {config.horizon}, {series.name} split at"
-                    f" {series.split} of {len(series.values)}",
+                    f" window {resolve(config).window_size}, horizon {config.horizon},"
+                    f" {series.name} split at {series.split} of {len(series.values)}",
                     flush=True,
                 )
             started = time.perf_counter()

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from training import store
+from contract import store
 
 WINDOW_CHUNK = 4096  # windows per step of the ``windowed`` signature
 
@@ -86,6 +86,11 @@ class Servable(tf.Module):
             fn_output_signature=tf.float32,
         )
         return {store.OUTPUT_KEY: tf.reshape(tf.reshape(first, [-1])[:k], tf.shape(frames)[:2])}
+
+
+def load(folder: Path) -> tf.Module:
+    """A SavedModel as the service loads it, its signatures in ``.signatures``."""
+    return tf.saved_model.load(str(folder))
 
 
 def save(servable: Servable, folder: Path) -> None:
