@@ -9,7 +9,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from app.errors import NotReady, Unauthorized
-from app.registry import LoadedModel, ModelRegistry
+from app.registry import ModelRegistry
+from app.servable import LoadedModel
 from app.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"

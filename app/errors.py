@@ -1,14 +1,16 @@
-"""The service's failures: one exception base, one error body, one place that maps them to HTTP.
+"""The service's failures: one exception base, and one place that says what each means for HTTP.
 
-Every error leaves as ``{"error": {"code", "message", "details"}}``; the TensorFlow-Serving
-routes (``/v1/...``) answer TF Serving's ``{"error": "<message>"}`` instead, so its clients keep
-working. Messages never carry stack traces or file paths.
+:func:`failure` turns any exception into a :class:`Failure` (status, code, message, details);
+the app answers it as ``{"error": {"code", "message", "details"}}``, and a protocol's routes
+may answer it in their own shape (TF Serving's route class does). Messages never carry stack
+traces or file paths.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -19,7 +21,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
 
-TF_SERVING_PREFIX = "/v1/"
 MAX_VALIDATION_DETAILS = 10
 
 
@@ -83,12 +84,6 @@ class SeriesTooShort(InvalidRequest):
     code = "series_too_short"
 
 
-class LimitExceeded(InvalidRequest):
-    """A value beyond one of the service's configured limits."""
-
-    code = "limit_exceeded"
-
-
 class NonFiniteOutput(ForecastError):
     """The model produced NaN or infinity; the service refuses to pass it on."""
 
@@ -121,28 +116,15 @@ class Unauthorized(ForecastError):
     code = "unauthorized"
 
 
-class BodyTooLarge(ForecastError):
-    """The request body is larger than ``FORECAST_MAX_BODY_BYTES``."""
+@dataclass(frozen=True)
+class Failure:
+    """What an exception means for the client, whatever shape the answer takes."""
 
-    status_code = 413
-    code = "body_too_large"
-
-
-def _is_tf_serving(path: str) -> bool:
-    return path.startswith(TF_SERVING_PREFIX)
-
-
-def error_body(
-    path: str, status: int, code: str, message: str, details: Any = None
-) -> JSONResponse:
-    """The one error response: the service's shape, or TF Serving's under ``/v1/``."""
-    if _is_tf_serving(path):
-        # TF Serving answers INVALID_ARGUMENT with 400 where this service uses 422.
-        status = 400 if status == 422 else status
-        return JSONResponse({"error": message}, status_code=status)
-    return JSONResponse(
-        {"error": {"code": code, "message": message, "details": details}}, status_code=status
-    )
+    status: int
+    code: str
+    message: str
+    details: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _location(loc: Sequence[Any]) -> str:
@@ -172,52 +154,61 @@ def _validation_message(errors: Sequence[Any]) -> str:
     return message
 
 
-async def _forecast_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ForecastError)
-    return error_body(request.url.path, exc.status_code, exc.code, exc.message, exc.details)
+def failure(request: Request, exc: Exception) -> Failure:
+    """What ``exc``, raised while answering ``request``, tells the client."""
+    if isinstance(exc, ForecastError):
+        return Failure(exc.status_code, exc.code, exc.message, exc.details)
+    if isinstance(exc, RequestValidationError):
+        errors = list(exc.errors())
+        return Failure(
+            422,
+            "validation_error",
+            _validation_message(errors),
+            {"errors": _validation_details(errors), "count": len(errors)},
+        )
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == 413:
+        # Raised by the body limit (``app.middleware``) as the body is read.
+        limit = request.app.state.settings.max_body_bytes
+        return Failure(
+            413,
+            "body_too_large",
+            f"the request body is larger than the limit of {limit} bytes",
+            {"max_body_bytes": limit},
+            # The rest of the body is never read, so the connection cannot carry another request.
+            {"Connection": "close"},
+        )
+    if isinstance(exc, StarletteHTTPException):
+        status = exc.status_code
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        code = phrase.lower().replace(" ", "_").replace("-", "_")
+        if status == 404:
+            message = f"no route {request.method} {request.url.path}"
+        elif status == 405:
+            message = f"method {request.method} not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail) if exc.detail else phrase
+        return Failure(status, code, message, None, exc.headers or {})
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # Starlette re-raises the error after this answer and uvicorn then drops the connection;
+    # saying so keeps a keep-alive client from sending its next request into the closed socket.
+    return Failure(500, "internal_error", "internal server error", None, {"Connection": "close"})
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = list(exc.errors())
-    return error_body(
-        request.url.path,
-        422,
-        "validation_error",
-        _validation_message(errors),
-        {"errors": _validation_details(errors), "count": len(errors)},
+def error_response(request: Request, exc: Exception) -> JSONResponse:
+    """The service's one error shape, ``{"error": {"code", "message", "details"}}``."""
+    f = failure(request, exc)
+    return JSONResponse(
+        {"error": {"code": f.code, "message": f.message, "details": f.details}},
+        status_code=f.status,
+        headers=dict(f.headers),
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    status = exc.status_code
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    code = phrase.lower().replace(" ", "_").replace("-", "_")
-    if status == 404:
-        message = f"no route {request.method} {request.url.path}"
-    elif status == 405:
-        message = f"method {request.method} not allowed on {request.url.path}"
-    else:
-        message = str(exc.detail) if exc.detail else phrase
-    response = error_body(request.url.path, status, code, message)
-    if exc.headers:
-        response.headers.update(exc.headers)
-    return response
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    response = error_body(request.url.path, 500, "internal_error", "internal server error")
-    # Starlette re-raises the error after this answer and uvicorn then drops the connection;
-    # saying so keeps a keep-alive client from sending its next request into the closed socket.
-    response.headers["Connection"] = "close"
-    return response
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(request, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map every failure, FastAPI's own included, to the one error shape."""
-    app.add_exception_handler(ForecastError, _forecast_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    for kind in (ForecastError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(kind, _handle)

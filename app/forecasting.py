@@ -27,9 +27,9 @@ import numpy as np
 import numpy.typing as npt
 
 from app.errors import InvalidRequest, NonFiniteResult, SeriesTooShort
-from training import baselines as baseline_methods
-from training import metrics
-from training.store import ResidualQuantiles
+from contract import baselines as baseline_methods
+from contract import metrics
+from contract.metadata import ResidualQuantiles
 
 Array = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]
@@ -185,7 +185,7 @@ def check_baselines(names: Sequence[str], length: int, season_length: int) -> No
 def baseline_forecasts(
     series: Array, names: Sequence[str], horizon: int, season_length: int
 ) -> dict[str, MethodForecast]:
-    """Each named baseline's horizon and windowed forecasts (``training.baselines``)."""
+    """Each named baseline's horizon and windowed forecasts (:mod:`contract.baselines`)."""
     out = {}
     for name in names:
         start, values = baseline_methods.windowed(name, series, season_length)

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,6 +20,7 @@ from app.errors import install_error_handlers
 from app.middleware import BodySizeLimit
 from app.registry import ModelRegistry
 from app.routers import forecast, health, metrics, models, tf_serving
+from app.schemas import limited
 from app.settings import Settings, get_settings
 from app.telemetry import Metrics, MetricsMiddleware
 
@@ -55,24 +55,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.registry = None
 
 
-def _openapi_with_limits(app: FastAPI, settings: Settings) -> dict[str, Any]:
-    """FastAPI's document, with this deployment's configured limits written into it."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = FastAPI.openapi(app)
-    request = schema.get("components", {}).get("schemas", {}).get("ForecastRequest", {})
-    fields = request.get("properties", {})
-    if "series" in fields:
-        fields["series"]["maxItems"] = settings.max_series_length
-    if "horizon" in fields:
-        fields["horizon"]["maximum"] = settings.max_horizon
-    schema.setdefault("components", {}).setdefault("schemas", {}).update(
-        tf_serving.openapi_components()
-    )
-    app.openapi_schema = schema
-    return schema
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
@@ -89,10 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     guarded = [Depends(require_api_key)]
+    bodies = limited(settings)
     app.include_router(health.router)
     app.include_router(models.router, dependencies=guarded)
-    app.include_router(forecast.router, dependencies=guarded)
-    app.include_router(tf_serving.router, dependencies=guarded)
+    app.include_router(forecast.router(bodies), dependencies=guarded)
+    app.include_router(tf_serving.router(bodies), dependencies=guarded)
     app.include_router(metrics.router, dependencies=guarded)
 
     # Added innermost first: CORS outside everything, then metrics, then the body limit.
@@ -105,7 +88,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", API_KEY_HEADER],
         )
-    app.openapi = lambda: _openapi_with_limits(app, settings)  # type: ignore[method-assign]
     return app
 
 

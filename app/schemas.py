@@ -1,19 +1,31 @@
-"""Request and response bodies: the OpenAPI document is built from these, and so is validation."""
+"""Request and response bodies: the OpenAPI document is built from these, and so is validation.
+
+The wire contract: importing this module imports neither TensorFlow nor the registry, so a
+client or a documentation build can use it alone. The service's configured limits enter through
+:func:`limited`, which makes the request models of one deployment.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from app.errors import LimitExceeded
 from app.forecasting import ForecastResult, MethodForecast, Scored
 from app.forecasting import Windowed as WindowedArrays
-from app.registry import LoadedModel, ModelEntry, VersionEntry, VersionState
-from app.runtime import Device
-from training.store import NAME_PATTERN, DatasetInfo, Scores, Validation
+from contract.baselines import MIN_SEASON_LENGTH
+from contract.baselines import NAMES as BASELINE_NAMES
+from contract.metadata import ModelMetadata, Scores
+from contract.store import NAME_PATTERN
+
+if TYPE_CHECKING:
+    from app.registry import ModelEntry, VersionEntry
+    from app.runtime import Device
+    from app.servable import LoadedModel
+    from app.settings import Settings
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -41,9 +53,10 @@ Label = Annotated[
         description="a label from labels.json (e.g. stable), or a version number as text",
     ),
 ]
-BaselineName = Literal[
-    "naive", "moving_average", "seasonal_naive", "seasonal_diff_ma", "seasonal_diff_ma_smoothed"
-]
+if TYPE_CHECKING:
+    BaselineName = str
+else:
+    BaselineName = Literal[BASELINE_NAMES]
 Level = Annotated[float, Field(gt=0, lt=100, description="a prediction-interval level in percent")]
 
 
@@ -102,6 +115,14 @@ class Health(BaseModel):
     versions_available: int
 
 
+class VersionState(StrEnum):
+    """Where a version is in its life, as TF Serving names it (FAILED: could not be loaded)."""
+
+    LOADING = "LOADING"
+    AVAILABLE = "AVAILABLE"
+    FAILED = "FAILED"
+
+
 class Ready(BaseModel):
     """At least one version is AVAILABLE."""
 
@@ -112,27 +133,6 @@ class Ready(BaseModel):
 # ---- models ----
 
 
-class VersionMetadata(BaseModel):
-    """A version's ``metadata.json``, less the residual quantiles behind the intervals."""
-
-    model_config = ConfigDict(protected_namespaces=())
-
-    architecture: str
-    window_size: int
-    horizon: int
-    season_length: int
-    dataset: DatasetInfo
-    validation: Validation = Field(
-        description="one-step scores of the model and the baselines on the validation part"
-    )
-    hyperparameters: dict[str, Any]
-    epochs: int
-    training_seconds: float
-    tensorflow_version: str
-    keras_version: str
-    created_at: datetime
-
-
 class VersionStatus(BaseModel):
     """One version folder and its state."""
 
@@ -140,17 +140,16 @@ class VersionStatus(BaseModel):
     state: VersionState
     error: str | None = Field(None, description="why a FAILED version could not be loaded")
     labels: list[str]
-    metadata: VersionMetadata | None
+    metadata: ModelMetadata | None = Field(description="the version's metadata.json, as is")
 
     @classmethod
     def of(cls, model: ModelEntry, entry: VersionEntry) -> Self:
-        meta = entry.metadata
         return cls(
             version=entry.version,
             state=entry.state,
             error=entry.error,
             labels=model.labels_of(entry.version),
-            metadata=VersionMetadata.model_validate(meta.model_dump()) if meta else None,
+            metadata=entry.metadata,
         )
 
 
@@ -189,6 +188,10 @@ class ModelList(BaseModel):
 # ---- forecast ----
 
 
+SERIES_DOC = "the values so far, oldest first: at least the model's window_size"
+HORIZON_DOC = "steps to forecast"
+
+
 class ForecastRequest(Strict):
     """A series to forecast with one model version, beside the classic baselines."""
 
@@ -196,21 +199,17 @@ class ForecastRequest(Strict):
     version: Annotated[int, Field(ge=1, strict=True)] | Label | None = Field(
         None, description="a version number, a label, or omitted for the highest AVAILABLE one"
     )
-    series: list[FiniteFloat] = Field(
-        min_length=1,
-        description="the values so far, oldest first: at least the model's window_size and at"
-        " most FORECAST_MAX_SERIES_LENGTH (default 100000) of them",
-    )
-    horizon: int = Field(
-        1, ge=1, description="steps to forecast, at most FORECAST_MAX_HORIZON (default 1000)"
-    )
+    series: list[FiniteFloat] = Field(min_length=1, description=SERIES_DOC)
+    horizon: int = Field(1, ge=1, description=HORIZON_DOC)
     baselines: list[BaselineName] | None = Field(
         None,
-        max_length=5,
+        max_length=len(BASELINE_NAMES),
         description="baselines to compare with; default: every one the series is long enough for",
     )
     season_length: int | None = Field(
-        None, gt=5, description="season length for the seasonal baselines; default the model's"
+        None,
+        ge=MIN_SEASON_LENGTH,
+        description="season length for the seasonal baselines; default the model's",
     )
     level: list[Level] | None = Field(
         None, min_length=1, max_length=20, description="prediction-interval levels, e.g. [80, 95]"
@@ -228,19 +227,6 @@ class ForecastRequest(Strict):
                 f"actuals has {len(self.actuals)} values, more than the horizon {self.horizon}"
             )
         return self
-
-    def check_limits(self, max_series_length: int, max_horizon: int) -> None:
-        """Raise :class:`LimitExceeded` beyond the service's configured limits."""
-        if len(self.series) > max_series_length:
-            raise LimitExceeded(
-                f"series has {len(self.series)} values; at most {max_series_length} are accepted",
-                {"loc": ["body", "series"], "max_series_length": max_series_length},
-            )
-        if self.horizon > max_horizon:
-            raise LimitExceeded(
-                f"horizon {self.horizon} is beyond the maximum {max_horizon}",
-                {"loc": ["body", "horizon"], "max_horizon": max_horizon},
-            )
 
 
 class ModelRef(BaseModel):
@@ -446,3 +432,56 @@ class PredictResponse(BaseModel):
 
     predictions: list[list[float]] | None = None
     outputs: list[list[float]] | None = None
+
+
+# ---- this deployment's limits ----
+
+
+@dataclass(frozen=True)
+class Limited:
+    """The request models of one deployment, with its configured limits in their fields."""
+
+    forecast: type[ForecastRequest]
+    predict: type[PredictRequest]
+
+
+def limited(settings: Settings) -> Limited:
+    """Request models carrying ``settings``' limits.
+
+    Each limit is a setting, read here only: the OpenAPI document (``maxItems``, ``maximum``),
+    the validation and its error messages all derive from the field it sets.
+    """
+    windows = Field(max_length=settings.max_instances, description="at most max_instances")
+    columns = create_model(
+        "PredictColumns",
+        __base__=PredictColumns,
+        __doc__=PredictColumns.__doc__,
+        window=(list[list[FiniteFloat]], windows),
+        steps=(int | None, Field(None, ge=1, le=settings.max_horizon)),
+    )
+    return Limited(
+        forecast=create_model(
+            "ForecastRequest",
+            __base__=ForecastRequest,
+            __doc__=ForecastRequest.__doc__,
+            series=(
+                list[FiniteFloat],
+                Field(min_length=1, max_length=settings.max_series_length, description=SERIES_DOC),
+            ),
+            horizon=(int, Field(1, ge=1, le=settings.max_horizon, description=HORIZON_DOC)),
+        ),
+        predict=create_model(
+            "PredictRequest",
+            __base__=PredictRequest,
+            __doc__=PredictRequest.__doc__,
+            instances=(
+                list[list[FiniteFloat] | PredictRow] | None,
+                Field(
+                    None,
+                    max_length=settings.max_instances,
+                    description="windows of window_size values, one per instance",
+                ),
+            ),
+            inputs=(Annotated[list[list[FiniteFloat]], windows] | columns | None, None),
+        ),
+    )

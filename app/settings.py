@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FORECAST_", extra="ignore")
 
     model_store: Path = Field(
-        Path("model_store"), description="folder of the model store (training/store.py's layout)"
+        Path("model_store"), description="folder of the model store (contract/store.py's layout)"
     )
     reload_seconds: float = Field(
         5.0, gt=0, description="seconds between rescans of the store for new or removed versions"

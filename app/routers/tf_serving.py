@@ -2,88 +2,83 @@
 
 ``GET /v1/models/{name}[/versions/{v}|/labels/{l}]`` gives ``model_version_status``;
 ``POST /v1/models/{name}[/versions/{v}|/labels/{l}]:predict`` takes ``instances`` (row format) or
-``inputs`` (columnar) and answers ``predictions`` or ``outputs``. Errors are ``{"error": "..."}``
-(with 400 where TF Serving answers INVALID_ARGUMENT).
+``inputs`` (columnar) and answers ``predictions`` or ``outputs``. TF Serving's quirks belong to
+these routes' class, :class:`TFServingRoute`: every body is read as JSON whatever its
+Content-Type, and errors are ``{"error": "<message>"}`` (400 where TF Serving answers
+INVALID_ARGUMENT).
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Path, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.dependencies import RegistryDep, SettingsDep, resolve_model, tag_model
-from app.errors import InvalidRequest, LimitExceeded
+from app.errors import InvalidRequest, failure
 from app.forecasting import in_batches
-from app.registry import LoadedModel, ModelRegistry
+from app.registry import ModelRegistry
+from app.routing import accepts
 from app.schemas import (
+    Limited,
     PredictRequest,
     PredictResponse,
     TFServingModelStatus,
     TFServingVersionStatus,
 )
+from app.servable import LoadedModel
 from app.settings import Settings
-from training.store import FORECAST_SIGNATURE
+from contract.store import FORECAST_SIGNATURE
 
-TF_ERROR: dict[int | str, dict[str, Any]] = {
-    code: {
-        "description": "TF Serving's error shape",
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"error": {"type": "string"}},
-                    "required": ["error"],
-                },
-                "example": {"error": "message"},
-            }
-        },
-    }
-    for code in (400, 401, 404, 413, 502, 503)
+_ERROR_SCHEMA: dict[str, Any] = {
+    "description": "TF Serving's error shape",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"error": {"type": "string"}},
+                "required": ["error"],
+            },
+            "example": {"error": "message"},
+        }
+    },
 }
-
-router = APIRouter(prefix="/v1/models", tags=["tensorflow-serving"], responses=TF_ERROR)
+# Ranges, not codes: TF Serving's clients read the message, and FastAPI then adds no 422
+# (these routes answer 400 for an invalid body, as TF Serving does).
+TF_ERRORS: dict[int | str, dict[str, Any]] = {"4XX": _ERROR_SCHEMA, "5XX": _ERROR_SCHEMA}
 
 VersionPath = Annotated[int, Path(ge=1)]
 
 
-async def predict_body(request: Request) -> PredictRequest:
-    """The body parsed as JSON whatever its Content-Type, as TF Serving does: its clients rely
-    on that (``curl -d`` sends form-encoded)."""
-    raw = await request.body()
-    try:
-        data = json.loads(raw)
-    except ValueError as e:  # also UnicodeDecodeError
-        raise InvalidRequest(f"the body is not valid JSON: {e}") from None
-    try:
-        return PredictRequest.model_validate(data)
-    except ValidationError as e:
-        errors = [{**error, "loc": ("body", *error["loc"])} for error in e.errors()]
-        raise RequestValidationError(errors) from None
+class TFServingRoute(APIRoute):
+    """A route that speaks TF Serving's dialect: JSON bodies by default, its error shape."""
 
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
 
-PredictBody = Annotated[PredictRequest, Depends(predict_body)]
-PREDICT_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}}
-        },
-    }
-}
+        async def tf_serving(request: Request) -> Response:
+            # TF Serving parses the body as JSON whatever it is labelled (``curl -d`` sends
+            # form-encoded), and its clients rely on that.
+            headers = [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
+            request.scope["headers"] = [*headers, (b"content-type", b"application/json")]
+            try:
+                response: Response = await handler(request)
+            except Exception as exc:
+                f = failure(request, exc)
+                return JSONResponse(
+                    {"error": f.message},
+                    status_code=400 if f.status == 422 else f.status,
+                    headers=dict(f.headers),
+                )
+            return response
 
-
-def openapi_components() -> dict[str, Any]:
-    """The schemas of the predict body, which is parsed by hand, for the OpenAPI document."""
-    schema = PredictRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-    components: dict[str, Any] = schema.pop("$defs", {})
-    components["PredictRequest"] = schema
-    return components
+        return tf_serving
 
 
 def _status(
@@ -104,8 +99,6 @@ def _run(model: LoadedModel, body: PredictRequest, settings: Settings) -> list[l
     rows = body.windows()
     if not rows:
         raise InvalidRequest("no instances: send at least one window")
-    if len(rows) > settings.max_instances:
-        raise LimitExceeded(f"{len(rows)} instances; at most {settings.max_instances} are accepted")
     wrong = next((i for i, row in enumerate(rows) if len(row) != model.window_size), None)
     if wrong is not None:
         raise InvalidRequest(
@@ -119,8 +112,6 @@ def _run(model: LoadedModel, body: PredictRequest, settings: Settings) -> list[l
             raise InvalidRequest(
                 'the forecast signature needs columnar "inputs" with "window" and "steps"'
             )
-        if steps > settings.max_horizon:
-            raise LimitExceeded(f"steps {steps} is beyond the maximum {settings.max_horizon}")
         out = in_batches(lambda w: model.ahead(w, steps), windows, settings.batch_windows)
     else:
         if body.steps() is not None:
@@ -145,63 +136,77 @@ async def _predict(
     return PredictResponse(outputs=out)
 
 
-@router.get("/{name}")
-async def model_status(name: str, request: Request, registry: RegistryDep) -> TFServingModelStatus:
-    """Every version of a model with its state, newest first."""
-    return _status(registry, request, name, None)
+def router(bodies: Limited) -> APIRouter:
+    """TF Serving's routes, their bodies validated by this deployment's request model."""
+    routes = APIRouter(
+        prefix="/v1/models",
+        tags=["tensorflow-serving"],
+        responses=TF_ERRORS,
+        route_class=TFServingRoute,
+    )
 
+    @routes.get("/{name}")
+    async def model_status(
+        name: str, request: Request, registry: RegistryDep
+    ) -> TFServingModelStatus:
+        """Every version of a model with its state, newest first."""
+        return _status(registry, request, name, None)
 
-@router.get("/{name}/versions/{version}")
-async def version_status(
-    name: str, version: VersionPath, request: Request, registry: RegistryDep
-) -> TFServingModelStatus:
-    """One version's state."""
-    return _status(registry, request, name, version)
+    @routes.get("/{name}/versions/{version}")
+    async def version_status(
+        name: str, version: VersionPath, request: Request, registry: RegistryDep
+    ) -> TFServingModelStatus:
+        """One version's state."""
+        return _status(registry, request, name, version)
 
+    @routes.get("/{name}/labels/{label}")
+    async def label_status(
+        name: str, label: str, request: Request, registry: RegistryDep
+    ) -> TFServingModelStatus:
+        """The state of the version a label names."""
+        return _status(registry, request, name, label)
 
-@router.get("/{name}/labels/{label}")
-async def label_status(
-    name: str, label: str, request: Request, registry: RegistryDep
-) -> TFServingModelStatus:
-    """The state of the version a label names."""
-    return _status(registry, request, name, label)
+    @routes.post("/{name}:predict", response_model_exclude_none=True)
+    @accepts(bodies.predict)
+    async def predict(
+        name: str,
+        body: PredictRequest,
+        request: Request,
+        registry: RegistryDep,
+        settings: SettingsDep,
+    ) -> PredictResponse:
+        """Forecast each window with the default (highest AVAILABLE) version."""
+        return await _predict(request, registry, settings, name, None, body)
 
+    @routes.post("/{name}/versions/{version}:predict", response_model_exclude_none=True)
+    @accepts(bodies.predict)
+    async def predict_version(
+        name: str,
+        version: VersionPath,
+        body: PredictRequest,
+        request: Request,
+        registry: RegistryDep,
+        settings: SettingsDep,
+    ) -> PredictResponse:
+        """Forecast each window with one version."""
+        return await _predict(request, registry, settings, name, version, body)
 
-@router.post("/{name}:predict", response_model_exclude_none=True, openapi_extra=PREDICT_DOC)
-async def predict(
-    name: str, body: PredictBody, request: Request, registry: RegistryDep, settings: SettingsDep
-) -> PredictResponse:
-    """Forecast each window with the default (highest AVAILABLE) version."""
-    return await _predict(request, registry, settings, name, None, body)
+    @routes.post("/{name}/labels/{label}:predict", response_model_exclude_none=True)
+    @accepts(bodies.predict)
+    async def predict_label(
+        name: str,
+        label: str,
+        body: PredictRequest,
+        request: Request,
+        registry: RegistryDep,
+        settings: SettingsDep,
+    ) -> PredictResponse:
+        """Forecast each window with the version a label names."""
+        return await _predict(request, registry, settings, name, label, body)
 
+    @routes.api_route("/{path:path}", methods=["GET", "POST"], include_in_schema=False)
+    async def unknown(request: Request) -> Response:
+        """Any other path under TF Serving's prefix: a 404 in its shape, not the service's."""
+        raise StarletteHTTPException(404)
 
-@router.post(
-    "/{name}/versions/{version}:predict",
-    response_model_exclude_none=True,
-    openapi_extra=PREDICT_DOC,
-)
-async def predict_version(
-    name: str,
-    version: VersionPath,
-    body: PredictBody,
-    request: Request,
-    registry: RegistryDep,
-    settings: SettingsDep,
-) -> PredictResponse:
-    """Forecast each window with one version."""
-    return await _predict(request, registry, settings, name, version, body)
-
-
-@router.post(
-    "/{name}/labels/{label}:predict", response_model_exclude_none=True, openapi_extra=PREDICT_DOC
-)
-async def predict_label(
-    name: str,
-    label: str,
-    body: PredictBody,
-    request: Request,
-    registry: RegistryDep,
-    settings: SettingsDep,
-) -> PredictResponse:
-    """Forecast each window with the version a label names."""
-    return await _predict(request, registry, settings, name, label, body)
+    return routes

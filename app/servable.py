@@ -1,0 +1,170 @@
+"""How one version is called: its SavedModel's three signatures, checked and warmed.
+
+A :class:`LoadedModel` is built once per version by :func:`load` and never changed after; the
+registry (``app.registry``) decides which versions are loaded and which one a request gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import tensorflow as tf
+
+from app.errors import ForecastDiverged, NonFiniteOutput, ValuesTooLarge
+from contract import store
+from contract.metadata import ModelMetadata
+from contract.store import StoreError
+
+Float32Array = npt.NDArray[np.float32]
+CallHook = Callable[[str, int, str], None]  # (model, version, signature)
+
+# Beyond this magnitude a value's square overflows float32: a model that overflows on such a
+# series is refused the series (422); one that overflows on smaller values is broken (502).
+LARGE_VALUE = float(np.sqrt(np.finfo(np.float32).max))
+
+
+class LoadedModel:
+    """One version's SavedModel, warmed up; never changed after it is built.
+
+    ``one_step``, ``ahead`` and ``windowed`` call the store's three signatures and refuse
+    non-finite output.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        version: int,
+        metadata: ModelMetadata,
+        module: tf.Module,
+        on_call: CallHook | None = None,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.metadata = metadata
+        self._module = module  # the signatures' variables live as long as this reference
+        self._serve = module.signatures[store.SERVING_SIGNATURE]
+        self._ahead = module.signatures[store.FORECAST_SIGNATURE]
+        self._windowed = module.signatures[store.WINDOWED_SIGNATURE]
+        self._on_call = on_call
+
+    @property
+    def window_size(self) -> int:
+        """Values in one input window."""
+        return self.metadata.window_size
+
+    @property
+    def horizon(self) -> int:
+        """Values one call of ``serving_default`` forecasts."""
+        return self.metadata.horizon
+
+    def _record(self, signature: str) -> None:
+        if self._on_call is not None:
+            self._on_call(self.name, self.version, signature)
+
+    def _finite(
+        self, values: Float32Array, inputs: Float32Array, what: str, recursive: bool = False
+    ) -> Float32Array:
+        """``values`` if all finite; else the error that says whose fault the overflow is."""
+        finite = np.isfinite(values)
+        if finite.all():
+            return values
+        who = {"model": self.name, "version": self.version}
+        largest = float(np.max(np.abs(inputs))) if inputs.size else 0.0
+        if largest > LARGE_VALUE:
+            raise ValuesTooLarge(
+                f"the series' values are too large for model {self.name!r} version"
+                f" {self.version}: it overflows float32 on values as large as {largest:.3g};"
+                f" scale the series down (below {LARGE_VALUE:.1e})",
+                {**who, "largest": largest},
+            )
+        steps = int(np.argmin(finite.all(axis=0)))  # the first step that is not finite
+        if recursive and steps > 0:
+            raise ForecastDiverged(
+                f"the forecast of model {self.name!r} version {self.version} diverges: it"
+                f" overflows float32 after {steps} steps; ask for a horizon of at most {steps}",
+                {**who, "finite_steps": steps},
+            )
+        bad = int(np.size(values) - np.count_nonzero(finite))
+        raise NonFiniteOutput(
+            f"model {self.name!r} version {self.version} produced {bad} non-finite value(s)"
+            f" (NaN or infinity) in {what}; no forecast is returned",
+            who,
+        )
+
+    def one_step(self, windows: Float32Array) -> Float32Array:
+        """``serving_default``: windows ``(k, window_size)`` -> forecasts ``(k, horizon)``."""
+        self._record(store.SERVING_SIGNATURE)
+        out = self._serve(**{store.INPUT_KEY: tf.convert_to_tensor(windows, tf.float32)})
+        return self._finite(out[store.OUTPUT_KEY].numpy(), windows, "its forecast")
+
+    def ahead(self, windows: Float32Array, steps: int) -> Float32Array:
+        """``forecast``: windows ``(k, window_size)`` -> the next ``steps`` values ``(k, steps)``."""
+        self._record(store.FORECAST_SIGNATURE)
+        # The signature is XLA-compiled once per input shape: rounding steps up to a power of
+        # two keeps the compiled shapes (and their memory) to a handful whatever clients ask.
+        rounded = 1 << max(steps - 1, 0).bit_length()
+        out = self._ahead(
+            **{
+                store.INPUT_KEY: tf.convert_to_tensor(windows, tf.float32),
+                store.STEPS_KEY: tf.constant(rounded, tf.int32),
+            }
+        )
+        return self._finite(
+            out[store.OUTPUT_KEY].numpy()[:, :steps], windows, "its multi-step forecast", True
+        )
+
+    def windowed(self, series: Float32Array) -> Float32Array:
+        """``windowed``: a series ``(n,)`` -> one-step forecasts of ``series[W:]``, ``(n - W,)``."""
+        self._record(store.WINDOWED_SIGNATURE)
+        out = self._windowed(**{store.SERIES_KEY: tf.convert_to_tensor(series[None], tf.float32)})
+        return self._finite(out[store.OUTPUT_KEY].numpy()[0], series, "its windowed forecasts")
+
+
+def load(
+    folder: Path, name: str, version: int, metadata: ModelMetadata, on_call: CallHook | None = None
+) -> LoadedModel:
+    """Load one version's SavedModel, check its signatures and warm it; raises on any failure."""
+    module = tf.saved_model.load(str(folder))
+    missing = [s for s in store.SIGNATURES if s not in module.signatures]
+    if missing:
+        raise StoreError(f"the SavedModel lacks the signature(s) {', '.join(missing)}")
+    model = LoadedModel(name, version, metadata, module, on_call)
+    _warm(model)
+    return model
+
+
+def _warm(model: LoadedModel) -> None:
+    """One call of each signature, checked against the metadata, before the version is served."""
+    window = np.zeros((1, model.window_size), np.float32)
+    try:
+        step = model.one_step(window)
+        ahead = model.ahead(window, model.horizon + 1)
+        windowed = model.windowed(np.zeros(model.window_size + 2, np.float32))
+    except (NonFiniteOutput, ForecastDiverged) as e:
+        raise StoreError(f"warm-up failed: {e.message}") from None
+    except (tf.errors.InvalidArgumentError, ValueError, TypeError) as e:
+        raise StoreError(
+            f"warm-up with a window of {model.window_size} values (metadata's window_size)"
+            f" failed: {_first_line(e)}"
+        ) from None
+    if step.shape != (1, model.horizon):
+        raise StoreError(
+            f"serving_default returns shape {list(step.shape)} for one window, but metadata's"
+            f" horizon is {model.horizon}"
+        )
+    if ahead.shape != (1, model.horizon + 1):
+        raise StoreError(
+            f"forecast returns shape {list(ahead.shape)} for steps={model.horizon + 1}"
+        )
+    if windowed.shape != (2,):
+        raise StoreError(
+            f"windowed returns shape {list(windowed.shape)} for a series of window_size + 2"
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
