@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,13 +31,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+HOST = "127.0.0.1"
+
+
 @dataclass
 class Server:
-    """A running uvicorn process serving ``app.main:app``."""
+    """A running uvicorn process serving ``app.main:app`` on loopback."""
 
     process: subprocess.Popen[bytes]
-    url: str
+    port: int
     log: Path
+    host: str = HOST
+
+    @property
+    def url(self) -> str:
+        """Where it answers."""
+        return f"http://{self.host}:{self.port}"
 
     def rss_bytes(self) -> int:
         """Resident memory of the server process now."""
@@ -57,39 +66,41 @@ def _status_kib(pid: int, key: str) -> int:
 
 @contextlib.contextmanager
 def serve(
-    store: Path, log: Path, wait_for: tuple[str, ...] = (), **settings: str
+    settings: Mapping[str, str],
+    log: Path,
+    *uvicorn_args: str,
+    ready: Callable[[str], bool] = lambda url: True,
+    timeout: float = 180.0,
 ) -> Iterator[Server]:
-    """Start uvicorn on a free loopback port against ``store``; stop it on exit.
+    """``uvicorn app.main:app`` in a subprocess on a free loopback port; stopped on exit.
 
-    Returns once ``/ready`` answers 200 and every model in ``wait_for`` has an AVAILABLE version.
+    ``settings`` are ``FORECAST_*`` variables. Returns once ``/ready`` answers 200 and
+    ``ready(url)`` is true (a connection error counts as not yet).
     """
     port = free_port()
-    env = {
-        **os.environ,
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "FORECAST_MODEL_STORE": str(store),
-        **{f"FORECAST_{k.upper()}": v for k, v in settings.items()},
-    }
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **settings}
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log"],
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST,
+             "--port", str(port), *uvicorn_args],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    server = Server(process, f"http://127.0.0.1:{port}", log)
+    server = Server(process, port, log)
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited early; see {log}")
+                raise RuntimeError(f"server exited early: {log.read_text()[-2000:]}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(server.url + "/ready", timeout=2).status_code == 200 and all(
-                    _available(server.url, name) for name in wait_for
+                if httpx.get(server.url + "/ready", timeout=2).status_code == 200 and ready(
+                    server.url
                 ):
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready within 180 s; see {log}")
-            time.sleep(0.5)
+                raise RuntimeError(
+                    f"server not ready within {timeout:.0f} s: {log.read_text()[-2000:]}"
+                )
+            time.sleep(0.25)
         yield server
     finally:
         process.terminate()
@@ -100,7 +111,8 @@ def serve(
             process.wait()
 
 
-def _available(url: str, name: str) -> bool:
+def available(url: str, name: str) -> bool:
+    """Model ``name`` has an AVAILABLE version on the server at ``url``."""
     r = httpx.get(f"{url}/models/{name}", timeout=2)
     return r.status_code == 200 and any(
         v["state"] == "AVAILABLE" for v in r.json().get("versions", [])

@@ -42,7 +42,7 @@ def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
 
 def _store_with_model(requested: Path | None, scratch: Path) -> Path:
     """A store holding MODEL: the one given, the repo's, or a fresh one trained here."""
-    from training import store as store_format
+    from contract import store as store_format
 
     for candidate in (requested, harness.ROOT / "model_store"):
         if candidate is not None and store_format.versions(candidate, MODEL):
@@ -61,7 +61,7 @@ def in_process_floors(store: Path, series: np.ndarray) -> tuple[float, float, in
     """Seconds for the SavedModel calls /forecast makes, and for the course's DIY predict."""
     import tensorflow as tf
 
-    from training import store as store_format
+    from contract import store as store_format
     from training.architectures import ARCHITECTURES
     from training.windows import sliding
 
@@ -111,7 +111,12 @@ def main(argv: list[str] | None = None) -> int:
         return {"model": MODEL, "series": series[n].tolist(), "horizon": HORIZON}
 
     rows: list[tuple[str, str, int, harness.LoadResult]] = []
-    with harness.serve(store, scratch / "server.log", wait_for=(MODEL,)) as server:
+    with harness.serve(
+        {"FORECAST_MODEL_STORE": str(store)},
+        scratch / "server.log",
+        "--no-access-log",
+        ready=lambda url: harness.available(url, MODEL),
+    ) as server:
         post = f"{server.url}/forecast"
         harness.load("POST", post, body(1461), concurrency=1, max_requests=20, max_seconds=30)
         # Memory first, while the peak still reflects the warm-up alone.

@@ -27,9 +27,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness
 
-from training import store as store_format
+from contract import store as store_format
+from contract.metadata import ModelMetadata
 from training.data import synthetic, synthetic_values
 from training.pipeline import TrainConfig, train_and_publish
+from training.publish import now_utc, publish
 
 MODEL = "soak-linear"
 RESULTS = harness.ROOT / "bench" / "results" / "reliability.md"
@@ -56,11 +58,11 @@ class Timeline:
         return span is not None and span[0] <= end and span[1] >= start
 
 
-def _copy_version(source: Path) -> Callable[[Path], store_format.ModelMetadata]:
+def _copy_version(source: Path) -> Callable[[Path], ModelMetadata]:
     """What a publish of an already trained version looks like: its files, then its metadata."""
     metadata = store_format.read_metadata(source)
 
-    def build(folder: Path) -> store_format.ModelMetadata:
+    def build(folder: Path) -> ModelMetadata:
         for item in source.iterdir():
             if item.name == store_format.METADATA_FILE:
                 continue
@@ -69,7 +71,7 @@ def _copy_version(source: Path) -> Callable[[Path], store_format.ModelMetadata]:
                 shutil.copytree(item, target)
             else:
                 shutil.copy2(item, target)
-        return metadata.model_copy(update={"created_at": store_format.now_utc()})
+        return metadata.model_copy(update={"created_at": now_utc()})
 
     return build
 
@@ -87,7 +89,7 @@ def churn(store: Path, timeline: Timeline, seconds: float, stop: threading.Event
         if stop.wait(gap):
             break
         if step == "publish":
-            version, _ = store_format.publish(store, MODEL, _copy_version(source))
+            version, _ = publish(store, MODEL, _copy_version(source))
             timeline.appeared(version)
             events.append(f"{time.strftime('%H:%M:%S')} published version {version}")
         else:
@@ -148,14 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     train_and_publish(
         TrainConfig("linear", synthetic(), epochs=20, verbose=False, name=MODEL), store
     )
-    store_format.publish(store, MODEL, _copy_version(store_format.version_dir(store, MODEL, 1)))
+    publish(store, MODEL, _copy_version(store_format.version_dir(store, MODEL, 1)))
     timeline = Timeline()
     for v in store_format.versions(store, MODEL):
         timeline.appeared(v)
 
     body = {"model": MODEL, "series": synthetic_values().tolist(), "horizon": 30}
     with harness.serve(
-        store, scratch / "server.log", wait_for=(MODEL,), reload_seconds="1"
+        {"FORECAST_MODEL_STORE": str(store), "FORECAST_RELOAD_SECONDS": "1"},
+        scratch / "server.log",
+        "--no-access-log",
+        ready=lambda url: harness.available(url, MODEL),
     ) as server:
         stop = threading.Event()
         samples: list[tuple[float, int]] = []

@@ -1,8 +1,9 @@
-"""Real tiny SavedModels, trained once per session, and the real app around a copy of them.
+"""The real app around real tiny SavedModels from the session's store (``tests/conftest.py``).
 
-The session store holds ``linear`` versions 1 and 2 (labels stable -> 1, canary -> 2), ``gru``
-(a sequence model, horizon 1) and ``dense`` (horizon 3), all with window 16, trained for a few
-epochs on 300 values of the course's series with a season of 50.
+The app's store holds ``linear`` versions 1 and 2 (labels stable -> 1, canary -> 2), ``gru``
+(a sequence model, horizon 1) and ``dense`` (horizon 3), all with window 16: the session's
+``tiny-linear``, ``tiny-gru`` and ``tiny-dense-h3`` published again under these names, and a
+second linear with another seed.
 """
 
 from __future__ import annotations
@@ -14,18 +15,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.app.support import TestClient, course_series, publish, running
-from training import store as store_format
+from contract import store as store_format
+from tests.app.support import TestClient, running
+from tests.support import copy_of, tiny_series, train_tiny
+from training.publish import publish
 
 
 @pytest.fixture(scope="session")
-def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's store, trained once; copy it (``store``) before changing anything."""
+def trained_store(tiny_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The app's store, made once; copy it (``store``) before changing anything."""
     root = tmp_path_factory.mktemp("trained") / "store"
-    publish(root, "linear", "linear", seed=1)
-    publish(root, "linear", "linear", seed=2)
-    publish(root, "gru", "gru", epochs=1)
-    publish(root, "dense", "dense", horizon=3)
+    for name, source in (
+        ("linear", "tiny-linear"),
+        ("gru", "tiny-gru"),
+        ("dense", "tiny-dense-h3"),
+    ):
+        publish(root, name, copy_of(store_format.version_dir(tiny_store, source, 1)))
+    train_tiny(root, "linear", "linear", seed=2)
     store_format.write_labels(root, "linear", {"stable": 1, "canary": 2})
     return root
 
@@ -39,7 +45,7 @@ def store(trained_store: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def series() -> np.ndarray:
     """The series the models were trained on, shape (400,)."""
-    return course_series().values
+    return tiny_series().values
 
 
 @pytest.fixture(scope="session")

@@ -19,10 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.app.support import WINDOW, TestClient, error_of, rescan, running
-from training import store as store_format
+from contract import store as store_format
+from contract.metadata import ModelMetadata
+from tests.app.support import TestClient, error_of, rescan, running
+from tests.support import WINDOW, copy_of
 from training.architectures import linear
 from training.export import Servable, save
+from training.publish import publish
 
 
 def _listing(client: TestClient) -> dict[str, list[tuple[int, str]]]:
@@ -41,30 +44,14 @@ def _wait_for(check: Callable[[], bool], what: str, seconds: float = 30.0) -> No
         time.sleep(0.05)
 
 
-def _copy_of(source: Path) -> Callable[[Path], store_format.ModelMetadata]:
-    """A publish build that copies an already trained version (as a second export would)."""
-    metadata = store_format.read_metadata(source)
-
-    def build(folder: Path) -> store_format.ModelMetadata:
-        for item in source.iterdir():
-            if item.name == store_format.METADATA_FILE:
-                continue
-            if item.is_dir():
-                shutil.copytree(item, folder / item.name)
-            else:
-                shutil.copy2(item, folder / item.name)
-        return metadata
-
-    return build
-
-
 # ---- a publish killed with SIGKILL in the middle of its export ----
 
 SLOW_EXPORT = textwrap.dedent(
     """
     import shutil, sys, time
     from pathlib import Path
-    from training import store
+    from contract import store
+    from training.publish import publish
 
     root, source = Path(sys.argv[1]), Path(sys.argv[2])
 
@@ -75,7 +62,7 @@ SLOW_EXPORT = textwrap.dedent(
         shutil.copytree(source / "variables", folder / "variables")
         return store.read_metadata(source)
 
-    store.publish(root, "linear", build)
+    publish(root, "linear", build)
     """
 )
 
@@ -116,7 +103,7 @@ def test_a_publish_killed_mid_export_is_never_listed_or_served(
         assert _listing(client) == expected
         assert client.get("/ready").status_code == 200
         # The next publish clears the dead export and takes the next number; it is served.
-        version, _ = store_format.publish(store, "linear", _copy_of(source))
+        version, _ = publish(store, "linear", copy_of(source))
         assert version == 3
         assert list((store / store_format.STAGING_DIR).iterdir()) == []
         rescan(client)
@@ -187,11 +174,11 @@ def test_an_overflow_is_blamed_on_the_series_or_on_the_horizon_by_name(
     network.set_weights([weights, np.zeros(1, np.float32)])
     template = store_format.read_metadata(store_format.version_dir(store, "linear", 1))
 
-    def build(folder: Path) -> store_format.ModelMetadata:
+    def build(folder: Path) -> ModelMetadata:
         save(Servable(network, WINDOW, 1, False, 1.0), folder)
         return template
 
-    store_format.publish(store, "doubling", build)
+    publish(store, "doubling", build)
     with running(store) as client:
         body = {"model": "doubling", "series": series[:60].tolist(), "horizon": 1000}
         r = client.post("/forecast", json=body)
@@ -323,8 +310,8 @@ def test_publish_and_remove_under_load_fail_no_request(store: Path, series: np.n
         try:
             _wait_for(lambda: len(results) >= 20, "requests flow")
             timeline.spans[3] = [time.monotonic(), np.inf]  # the rename happens inside publish
-            version, folder = store_format.publish(
-                store, "linear", _copy_of(store_format.version_dir(store, "linear", 2))
+            version, folder = publish(
+                store, "linear", copy_of(store_format.version_dir(store, "linear", 2))
             )
             assert version == 3
             _wait_for(lambda: served_since(3, timeline.spans[3][0]), "version 3 is served")

@@ -8,8 +8,8 @@ import pytest
 
 from app import forecasting
 from app.errors import InvalidRequest, NonFiniteResult, SeriesTooShort
-from training import baselines, metrics
-from training.store import ResidualQuantiles
+from contract import baselines, metrics
+from contract.metadata import ResidualQuantiles
 
 
 class MeanOfWindow:

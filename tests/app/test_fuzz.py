@@ -4,11 +4,14 @@ Every operation gets valid (positive) and invalid (negative) cases, sent through
 with its real lifespan (schemathesis's ASGI transport starts it once) over real SavedModels. Each
 response must not be a 5xx, must carry a documented status code and content type, must match the
 schema declared for that status, and invalid requests must be refused. ``bench/fuzz.py`` runs the
-same with many more cases.
+same through this module, with more cases (``FUZZ_EXAMPLES``), unseeded (``FUZZ_SEED=random``),
+and the report written as JSON to ``FUZZ_REPORT``.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -34,12 +37,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.main import create_app
-from tests.app.support import WINDOW, course_series, settings_for
+from tests.app.support import settings_for
+from tests.support import WINDOW, tiny_series
 
 KEY = "fuzz-key"
 MODELS = ("linear", "gru", "dense")
 LABELS = ("stable", "canary")
-EXAMPLES_PER_MODE = 25
+EXAMPLES_PER_MODE = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 MIN_CASES = 500
 
 CHECKS = [
@@ -151,7 +155,7 @@ def _modes(operation: schemathesis.APIOperation) -> list[GenerationMode]:
 def fuzz(schema: schemathesis.BaseSchema, examples: int, *, derandomize: bool = True) -> FuzzReport:
     """Run ``examples`` positive and negative cases per operation; collect the failures."""
     report = FuzzReport()
-    series = [float(v) for v in course_series().values]
+    series = [float(v) for v in tiny_series().values]
     started = time.perf_counter()
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -184,9 +188,24 @@ def schema(trained_store: Path) -> Iterator[schemathesis.BaseSchema]:
         asgi.shutdown_lifespans()  # the lifespan schemathesis started for this app
 
 
+def _write_report(report: FuzzReport, path: str) -> None:
+    """The report as JSON, for ``bench/fuzz.py``'s table."""
+    data = {
+        "examples": EXAMPLES_PER_MODE,
+        "seconds": report.seconds,
+        "checks": [c.__name__ for c in CHECKS],
+        "cases": [[op, mode, n] for (op, mode), n in report.cases.items()],
+        "statuses": [[op, status, n] for (op, status), n in report.statuses.items()],
+        "failures": report.failures,
+    }
+    Path(path).write_text(json.dumps(data, indent=1))
+
+
 @pytest.mark.slow
 def test_every_operation_keeps_its_contract_under_fuzzing(schema: schemathesis.BaseSchema) -> None:
-    report = fuzz(schema, EXAMPLES_PER_MODE)
+    report = fuzz(schema, EXAMPLES_PER_MODE, derandomize=os.environ.get("FUZZ_SEED") != "random")
+    if "FUZZ_REPORT" in os.environ:
+        _write_report(report, os.environ["FUZZ_REPORT"])
 
     assert not report.failures, "\n\n".join(report.failures)
     assert report.total >= MIN_CASES, report.cases

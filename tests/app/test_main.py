@@ -9,7 +9,8 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.app.support import TestClient, uvicorn_server
+from bench.harness import serve
+from tests.app.support import TestClient
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +27,8 @@ def server(trained_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "FORECAST_MAX_BODY_BYTES": "4096",
     }
     log = tmp_path_factory.mktemp("uvicorn") / "server.log"
-    with uvicorn_server(settings, log, all_four_available) as (url, _):
-        yield url
+    with serve(settings, log, ready=all_four_available) as running_server:
+        yield running_server.url
 
 
 def test_forecast_over_a_real_socket(server: str, series: np.ndarray) -> None:

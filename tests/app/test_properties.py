@@ -17,8 +17,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.app.support import WINDOW, TestClient, error_of
-from training import baselines
+from contract import baselines
+from tests.app.support import TestClient, error_of
+from tests.support import WINDOW
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 MODELS = ("linear", "gru", "dense")
@@ -230,7 +231,7 @@ def _raw_body(field: str, raw: str, position: int | None = None) -> str:
 def _assert_refused(r: Any, where: str) -> None:
     assert 400 <= r.status_code < 500, (r.status_code, r.text)
     error = error_of(r)
-    assert error["code"] in {"validation_error", "limit_exceeded", "bad_request"}, error
+    assert error["code"] in {"validation_error", "bad_request"}, error
     assert where in error["message"], error["message"]
     assert "Traceback" not in r.text
 
@@ -284,6 +285,6 @@ def test_whole_number_floats_and_too_long_series_are_refused(shared_client: Test
     _assert_refused(r, "horizon")
     r = shared_client.post("/forecast", json={**VALID, "series": [0.5] * 100_001})
     _assert_refused(r, "100000")
-    assert error_of(r)["code"] == "limit_exceeded"
+    assert error_of(r)["code"] == "validation_error"
     r = shared_client.post("/forecast", json={**VALID, "series": []})
     _assert_refused(r, "series")

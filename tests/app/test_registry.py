@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from app import forecasting
-from app.registry import VersionState, load_version
-from tests.app.support import TestClient, error_of, publish, registry_of, rescan, running
-from training import store as store_format
+from app.registry import load_version
+from app.schemas import VersionState
+from contract import store as store_format
+from tests.app.support import TestClient, error_of, registry_of, rescan, running
+from tests.support import train_tiny
 
 
 def _states(client: TestClient, name: str) -> dict[int, tuple[str, str | None]]:
@@ -32,7 +34,7 @@ def test_a_version_published_while_serving_is_served_after_the_watch_rescans(
 ) -> None:
     with running(store, reload_seconds=0.2) as client:
         assert _forecast_version(client, "linear", series) == 2
-        assert publish(store, "linear", "linear", epochs=1, seed=3) == 3
+        assert train_tiny(store, "linear", "linear", epochs=1, seed=3) == 3
         deadline = time.monotonic() + 30
         while _states(client, "linear").get(3, ("",))[0] != "AVAILABLE":
             assert time.monotonic() < deadline, "version 3 was not loaded by the watch"

@@ -23,8 +23,11 @@ import tensorflow as tf
 
 from app import dependencies
 from app.settings import Settings
-from tests.app.support import ROOT, TestClient, error_of, running, uvicorn_server
-from training import store as store_format
+from bench.harness import Server, serve
+from contract import store as store_format
+from contract.metadata import ModelMetadata
+from tests.app.support import ROOT, TestClient, error_of, running
+from training.publish import publish
 
 KEYS = ("s3cret-key-one", "s3cret-key-two")
 ALLOWED_ORIGIN = "https://allowed.example"
@@ -77,7 +80,7 @@ def _layout(trained_store: Path, base: Path) -> Layout:
     store = Path(shutil.copytree(trained_store, base / "store"))
     template = store_format.read_metadata(store_format.version_dir(store, "linear", 1))
 
-    def build(folder: Path) -> store_format.ModelMetadata:
+    def build(folder: Path) -> ModelMetadata:
         module = RefusingModule(template.window_size)
         tf.saved_model.save(
             module,
@@ -90,7 +93,7 @@ def _layout(trained_store: Path, base: Path) -> Layout:
         )
         return template
 
-    store_format.publish(store, "refusing", build)
+    publish(store, "refusing", build)
     outside = base / "evil"
     shutil.copytree(store / "linear" / "1", outside / "1")
     meta = template.model_copy(update={"architecture": SENTINEL, "name": "evil"})
@@ -112,14 +115,6 @@ def keyed(layout: Layout) -> Iterator[TestClient]:
 # ---- uvicorn on loopback, configured from the environment ----
 
 
-@dataclass
-class Server:
-    url: str
-    host: str
-    port: int
-    log: Path
-
-
 @pytest.fixture(scope="module")
 def server(layout: Layout, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     def every_version_available(url: str) -> bool:
@@ -138,11 +133,8 @@ def server(layout: Layout, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     }
     log = tmp_path_factory.mktemp("uvicorn-secure") / "server.log"
     # Debug logging: whatever the stack logs about a request, the test sees.
-    with uvicorn_server(settings, log, every_version_available, "--log-level", "debug") as (
-        url,
-        port,
-    ):
-        yield Server(url, "127.0.0.1", port, log)
+    with serve(settings, log, "--log-level", "debug", ready=every_version_available) as running:
+        yield running
 
 
 def _raw(server: Server, request: bytes, timeout: float = 10.0) -> tuple[int, bytes]:

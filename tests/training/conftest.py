@@ -1,8 +1,4 @@
-"""Session-wide fixtures: every architecture trained for one epoch on a short series, once.
-
-The short series has the synthetic shape with a period of 50 instead of 365, so that 400 values
-hold several seasons and every baseline has room before the split at 300.
-"""
+"""The training suite's fixtures over the session's tiny series and store (``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -13,37 +9,20 @@ from typing import Any
 
 import pytest
 
-from tests.training.support import MULTI_STEP, WINDOW
-from training.data import Series, synthetic_values
+from tests.support import WINDOW, tiny_series
+from training.data import Series
 
 
 @pytest.fixture(scope="session")
 def short_series() -> Series:
-    """400 synthetic values with period 50, trained on the first 300."""
-    return Series("short", synthetic_values(length=400, period=50), split=300, season_length=50)
+    """400 synthetic values with a season of 50, trained on the first 300."""
+    return tiny_series()
 
 
 @pytest.fixture(scope="session")
-def model_store(tmp_path_factory: pytest.TempPathFactory, short_series: Series) -> Path:
-    """A store with version 1 of every architecture (horizon 1) and of MULTI_STEP's (``-h3``)."""
-    from training.architectures import ARCHITECTURES
-    from training.pipeline import TrainConfig, train_and_publish
-
-    root = tmp_path_factory.mktemp("store")
-    plans = [(arch, 1, None) for arch in ARCHITECTURES]
-    plans += [(arch, h, f"short-{arch}-h{h}") for arch, h in MULTI_STEP.items()]
-    for arch, horizon, name in plans:
-        config = TrainConfig(
-            arch,
-            short_series,
-            window_size=WINDOW,
-            horizon=horizon,
-            epochs=1,
-            verbose=False,
-            name=name,
-        )
-        train_and_publish(config, root)
-    return root
+def model_store(tiny_store: Path) -> Path:
+    """Version 1 of every architecture (``tiny-<arch>``) and of the multi-step ones (``-h3``)."""
+    return tiny_store
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.training.support import WINDOW
+from tests.support import WINDOW
 from training.architectures import ARCHITECTURES, stateful_rnn
 
 pytestmark = pytest.mark.slow

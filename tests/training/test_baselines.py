@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from training import baselines, metrics
-from training.baselines import (
+from contract import baselines, metrics
+from contract.baselines import (
     DIFF_MOVING_AVERAGE_WINDOW,
     MOVING_AVERAGE_WINDOW,
     SMOOTHING_WINDOW,

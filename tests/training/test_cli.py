@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training import pipeline, store
+from contract import store
+from training import pipeline
 from training.architectures import ARCHITECTURES
 from training.cli import DEFAULT_ARCHITECTURES, dataset_name, main
 from training.data import Series, load_csv, synthetic_values
@@ -277,7 +278,7 @@ def test_a_tiny_csv_run_publishes_and_prints_the_table(
     expected = Series("my-sales", values, round(0.8 * LENGTH), SEASON)
     assert meta.dataset.sha256 == expected.sha256()
     assert (meta.dataset.name, meta.dataset.split, meta.season_length) == ("my-sales", 128, SEASON)
-    assert meta.hyperparameters["find_lr"] is True
+    assert meta.hyperparameters.find_lr is True
     assert (root / "my-sales-linear" / "1" / "assets" / "lr_sweep.png").is_file()
 
     # Again, named and quiet: a new model; the first is untouched.

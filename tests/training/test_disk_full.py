@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from contract import store
 from tests.training.support import metadata_for_tests
-from training import store
 from training.export import save
 
 # Lines TensorFlow's C++ logging writes to stderr on its own (absl's format), not the CLI's.
@@ -61,13 +61,15 @@ PUBLISH_ON_FULL_DISK = textwrap.dedent(
     """
     import hashlib, json, shutil, sys
     from pathlib import Path
-    from training import store
+    from contract import store
+    from contract.metadata import ModelMetadata
+    from training.publish import publish
 
     source, root, kept_meta = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 
     def small(folder):
         (folder / "saved_model.pb").write_bytes(b"small")
-        return store.ModelMetadata.model_validate_json(kept_meta)
+        return ModelMetadata.model_validate_json(kept_meta)
 
     def copy_of_source(folder):
         for item in sorted(source.iterdir()):
@@ -87,12 +89,12 @@ PUBLISH_ON_FULL_DISK = textwrap.dedent(
             for p in sorted(root.rglob("*"))
         }
 
-    store.publish(root, "kept", small)
+    publish(root, "kept", small)
     before = snapshot()
     errors = []
     for name in ("kept", "big"):
         try:
-            store.publish(root, name, copy_of_source)
+            publish(root, name, copy_of_source)
             errors.append(None)
         except OSError as e:
             errors.append({"errno": e.errno, "message": str(e)})

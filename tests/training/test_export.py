@@ -15,16 +15,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.training.support import MULTI_STEP, WINDOW
-from training import baselines, metrics, store, windows
+from contract import baselines, metrics, store
+from contract.metadata import QUANTILE_LEVELS, DatasetInfo, ModelMetadata
+from tests.support import MULTI_STEP, WINDOW
+from training import windows
 from training.architectures import ARCHITECTURES
 from training.data import Series
 
 pytestmark = pytest.mark.slow
 
 # (model name, architecture, horizon) of every version in the session's store.
-MODELS = [(f"short-{a}".replace("_", "-"), a, 1) for a in ARCHITECTURES] + [
-    (f"short-{a}-h{h}", a, h) for a, h in MULTI_STEP.items()
+MODELS = [(f"tiny-{a}".replace("_", "-"), a, 1) for a in ARCHITECTURES] + [
+    (f"tiny-{a}-h{h}", a, h) for a, h in MULTI_STEP.items()
 ]
 IDS = [name for name, _, _ in MODELS]
 
@@ -71,7 +73,7 @@ def test_both_signatures_forecast_raw_values(
     np.testing.assert_allclose(ahead[:, :horizon], one, rtol=1e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", [f"short-{a}-h{h}" for a, h in MULTI_STEP.items()])
+@pytest.mark.parametrize("name", [f"tiny-{a}-h{h}" for a, h in MULTI_STEP.items()])
 def test_forecast_signature_feeds_its_forecasts_back(
     model_store: Path, short_series: Series, name: str
 ) -> None:
@@ -92,12 +94,12 @@ def test_metadata_is_complete_and_describes_the_run(
 ) -> None:
     folder = store.version_dir(model_store, name, 1)
     raw = json.loads((folder / store.METADATA_FILE).read_text())
-    assert set(raw) == set(store.ModelMetadata.model_fields)
-    meta = store.ModelMetadata.model_validate(raw)
+    assert set(raw) == set(ModelMetadata.model_fields)
+    meta = ModelMetadata.model_validate(raw)
     assert (meta.name, meta.version, meta.architecture) == (name, 1, arch)
     assert (meta.window_size, meta.horizon, meta.season_length) == (WINDOW, horizon, 50)
-    assert meta.dataset == store.DatasetInfo(
-        name="short", length=400, sha256=short_series.sha256(), split=300
+    assert meta.dataset == DatasetInfo(
+        name="tiny", length=400, sha256=short_series.sha256(), split=300
     )
     assert meta.epochs == 1
     assert meta.tensorflow_version == tf.__version__
@@ -105,7 +107,7 @@ def test_metadata_is_complete_and_describes_the_run(
     assert (meta.validation.start, meta.validation.end) == (300, 400)
     assert set(meta.validation.scores) == {"model", *baselines.BASELINES}
     quantiles = meta.residual_quantiles
-    assert quantiles.levels == list(store.QUANTILE_LEVELS)
+    assert quantiles.levels == list(QUANTILE_LEVELS)
     assert len(quantiles.by_step) == 30
     assert all(len(row) == len(quantiles.levels) for row in quantiles.by_step)
     assert all(row == sorted(row) for row in quantiles.by_step)
@@ -115,7 +117,7 @@ def test_metadata_is_complete_and_describes_the_run(
     assert (folder / "assets" / "validation.png").stat().st_size > 0
 
 
-@pytest.mark.parametrize("name", ["short-linear", "short-gru", "short-wavenet"])
+@pytest.mark.parametrize("name", ["tiny-linear", "tiny-gru", "tiny-wavenet"])
 def test_recorded_validation_scores_are_those_of_the_saved_model(
     model_store: Path, short_series: Series, name: str
 ) -> None:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from training import metrics
+from contract import metrics
 
 ACTUAL = [2.0, 4.0, 0.0, -5.0]
 FORECAST = [1.0, 6.0, 1.0, -5.0]  # errors 1, -2, -1, 0

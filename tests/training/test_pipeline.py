@@ -11,30 +11,30 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.training.support import WINDOW
-from training import store
+from contract import store
+from tests.support import WINDOW
 from training.data import DataError, Series
 from training.pipeline import TrainConfig, train
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("name", ["short-linear", "short-stateful-rnn", "short-wavenet"])
+@pytest.mark.parametrize("name", ["tiny-linear", "tiny-stateful-rnn", "tiny-wavenet"])
 def test_scale_is_the_std_of_the_fit_part(
     model_store: Path, short_series: Series, name: str
 ) -> None:
     hyper = store.read_metadata(store.version_dir(model_store, name, 1)).hyperparameters
-    fit_end = round(short_series.split * (1 - hyper["holdout"]))
+    fit_end = round(short_series.split * (1 - hyper.holdout))
     assert fit_end < short_series.split
-    assert hyper["scale"] == pytest.approx(np.std(short_series.values[:fit_end]), rel=1e-12)
-    assert hyper["scale"] != pytest.approx(np.std(short_series.values), rel=1e-3)
+    assert hyper.scale == pytest.approx(np.std(short_series.values[:fit_end]), rel=1e-12)
+    assert hyper.scale != pytest.approx(np.std(short_series.values), rel=1e-3)
 
 
 def test_servable_scales_each_window_by_its_first_value_and_the_fit_std(
     trained_model: Callable[..., Any], short_series: Series
 ) -> None:
     trained = trained_model("linear")
-    servable, scale = trained.servable, trained.hyperparameters["scale"]
+    servable, scale = trained.servable, trained.hyperparameters.scale
     assert float(servable.scale) == pytest.approx(scale, rel=1e-6)
     w = np.stack([short_series.values[s : s + WINDOW] for s in (0, 123)]).astype(np.float32)
     scaled = (w - w[:, :1]) / scale
@@ -51,7 +51,7 @@ def test_training_never_reads_the_validation_part(short_series: Series) -> None:
         trained = train(config)
         weights.append(trained.servable.model.get_weights())
         fit_end = round(series.split * (1 - config.holdout))
-        assert trained.hyperparameters["scale"] == pytest.approx(np.std(series.values[:fit_end]))
+        assert trained.hyperparameters.scale == pytest.approx(np.std(series.values[:fit_end]))
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)
 

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from contract import store
+from contract.metadata import FORMAT_VERSION, ModelMetadata
 from tests.training.support import metadata_for_tests
-from training import store
+from training.publish import publish
 
 
-def _build(content: str = "model") -> Callable[[Path], store.ModelMetadata]:
-    def build(folder: Path) -> store.ModelMetadata:
+def _build(content: str = "model") -> Callable[[Path], ModelMetadata]:
+    def build(folder: Path) -> ModelMetadata:
         (folder / "saved_model.pb").write_text(content)
         (folder / "variables").mkdir()
         (folder / "variables" / "variables.index").write_text(content)
@@ -33,7 +35,7 @@ def _staged(root: Path) -> list[str]:
 
 
 def test_versions_count_up_from_one_and_are_never_overwritten(tmp_path: Path) -> None:
-    published = [store.publish(tmp_path, "m", _build(f"v{i}")) for i in range(1, 4)]
+    published = [publish(tmp_path, "m", _build(f"v{i}")) for i in range(1, 4)]
     assert [v for v, _ in published] == [1, 2, 3]
     assert store.versions(tmp_path, "m") == [1, 2, 3]
     for version, folder in published:
@@ -55,8 +57,8 @@ def test_versions_ignore_folders_that_are_not_canonical_versions(tmp_path: Path)
 
 
 def test_model_names_skip_staging_and_invalid_folders(tmp_path: Path) -> None:
-    store.publish(tmp_path, "b", _build())
-    store.publish(tmp_path, "a-1", _build())
+    publish(tmp_path, "b", _build())
+    publish(tmp_path, "a-1", _build())
     (tmp_path / "Not_A_Name").mkdir()
     assert store.model_names(tmp_path) == ["a-1", "b"]
     assert store.model_names(tmp_path / "missing") == []
@@ -65,30 +67,30 @@ def test_model_names_skip_staging_and_invalid_folders(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["../x", "A", "", "x/y", ".staging", "-x", "a" * 65, "é"])
 def test_invalid_names_are_refused_before_anything_is_written(tmp_path: Path, name: str) -> None:
     with pytest.raises(store.InvalidName):
-        store.publish(tmp_path, name, _build())
+        publish(tmp_path, name, _build())
     assert list(tmp_path.iterdir()) == []
 
 
 def test_longest_valid_name_is_accepted(tmp_path: Path) -> None:
     name = "a" * 64
-    assert store.publish(tmp_path, name, _build())[0] == 1
+    assert publish(tmp_path, name, _build())[0] == 1
 
 
 def test_a_failing_build_leaves_no_version_and_no_staging(tmp_path: Path) -> None:
-    def build(folder: Path) -> store.ModelMetadata:
+    def build(folder: Path) -> ModelMetadata:
         _build()(folder)
         raise RuntimeError("disk on fire")
 
-    store.publish(tmp_path, "m", _build())
+    publish(tmp_path, "m", _build())
     with pytest.raises(RuntimeError, match="disk on fire"):
-        store.publish(tmp_path, "m", build)
+        publish(tmp_path, "m", build)
     assert store.versions(tmp_path, "m") == [1]
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["1"]
     assert _staged(tmp_path) == []
 
 
 def test_version_folders_hold_exactly_what_build_wrote_plus_metadata(tmp_path: Path) -> None:
-    _, folder = store.publish(tmp_path, "m", _build())
+    _, folder = publish(tmp_path, "m", _build())
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
     assert files == [
         "metadata.json",
@@ -99,8 +101,8 @@ def test_version_folders_hold_exactly_what_build_wrote_plus_metadata(tmp_path: P
 
 
 def test_labels_round_trip_and_name_published_versions_only(tmp_path: Path) -> None:
-    store.publish(tmp_path, "m", _build())
-    store.publish(tmp_path, "m", _build())
+    publish(tmp_path, "m", _build())
+    publish(tmp_path, "m", _build())
     assert store.read_labels(tmp_path, "m") == {}
     store.write_labels(tmp_path, "m", {"stable": 1, "canary": 2})
     assert store.read_labels(tmp_path, "m") == {"stable": 1, "canary": 2}
@@ -145,17 +147,17 @@ def test_abandoned_staging_of_dead_processes_is_cleaned(tmp_path: Path) -> None:
     alive = staging / f"m-pid{os.getpid()}-4567cdef"
     for folder in (dead, alive):
         (folder / "variables").mkdir(parents=True)
-    store.publish(tmp_path, "other", _build())
+    publish(tmp_path, "other", _build())
     assert not dead.exists()
     assert alive.exists()  # someone else's build in progress is left alone
 
 
 def test_metadata_json_validates_and_has_every_field(tmp_path: Path) -> None:
-    _, folder = store.publish(tmp_path, "m", _build())
+    _, folder = publish(tmp_path, "m", _build())
     raw = json.loads((folder / store.METADATA_FILE).read_text())
-    assert set(raw) == set(store.ModelMetadata.model_fields)
-    assert raw["format_version"] == store.FORMAT_VERSION
-    assert store.ModelMetadata.model_validate(raw) == store.read_metadata(folder)
+    assert set(raw) == set(ModelMetadata.model_fields)
+    assert raw["format_version"] == FORMAT_VERSION
+    assert ModelMetadata.model_validate(raw) == store.read_metadata(folder)
 
 
 def test_unreadable_metadata_is_a_store_error(tmp_path: Path) -> None:
@@ -170,7 +172,8 @@ KILLED_PUBLISH = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from training import store
+    from contract import store
+    from training.publish import publish
 
     def build(folder):
         (folder / "saved_model.pb").write_bytes(b"partial")
@@ -178,7 +181,7 @@ KILLED_PUBLISH = textwrap.dedent(
         print("writing", flush=True)
         time.sleep(60)
 
-    store.publish(Path(sys.argv[1]), "m", build)
+    publish(Path(sys.argv[1]), "m", build)
     """
 )
 
@@ -200,6 +203,6 @@ def test_sigkill_during_export_leaves_no_partial_version(tmp_path: Path) -> None
     assert not (tmp_path / "m").exists()
 
     # The next publish removes the dead build and numbers its own version 1.
-    version, _ = store.publish(tmp_path, "m", _build())
+    version, _ = publish(tmp_path, "m", _build())
     assert version == 1
     assert _staged(tmp_path) == []

@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.app.support import WINDOW, TestClient, error_of, metric_value, running
-from training import baselines, metrics
-from training import store as store_format
+from contract import baselines, metrics
+from contract import store as store_format
+from contract.metadata import ModelMetadata
+from tests.app.support import TestClient, error_of, metric_value, running
+from tests.support import WINDOW
 from training.architectures import linear
 from training.export import Servable, save
+from training.publish import publish
 
 
 def _direct(store: Path, name: str, version: int) -> tf.Module:
@@ -314,7 +317,8 @@ def test_series_too_long_is_422(shared_client: TestClient) -> None:
     r = shared_client.post("/forecast", json={"model": "linear", "series": [0.5] * 100_001})
     assert r.status_code == 422
     error = error_of(r)
-    assert error["code"] == "limit_exceeded" and "100000" in error["message"]
+    assert error["code"] == "validation_error" and "100000" in error["message"]
+    assert error["details"]["errors"][0]["loc"] == ["body", "series"]
 
 
 def test_horizon_beyond_the_maximum_is_422(shared_client: TestClient) -> None:
@@ -348,11 +352,11 @@ def test_model_producing_infinity_is_an_error_not_a_number(store: Path, series: 
     network.set_weights([np.full((WINDOW, 1), 1e38, np.float32), np.zeros(1, np.float32)])
     template = store_format.read_metadata(store_format.version_dir(store, "linear", 1))
 
-    def build(folder: Path) -> store_format.ModelMetadata:
+    def build(folder: Path) -> ModelMetadata:
         save(Servable(network, WINDOW, 1, False, 1.0), folder)
         return template
 
-    store_format.publish(store, "overflow", build)
+    publish(store, "overflow", build)
     with running(store) as client:
         status = client.get("/models/overflow").json()["versions"][0]
         assert status["state"] == "AVAILABLE"  # its warm-up window is flat, so it passes

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+from contract import metrics, store
 from tests.app.support import TestClient, error_of
 
 
 def test_models_lists_every_version_with_state_labels_and_metadata(
-    shared_client: TestClient,
+    shared_client: TestClient, trained_store: Path
 ) -> None:
     r = shared_client.get("/models")
     assert r.status_code == 200
@@ -25,11 +30,13 @@ def test_models_lists_every_version_with_state_labels_and_metadata(
     ]
     meta = models["dense"]["versions"][0]["metadata"]
     assert (meta["architecture"], meta["window_size"], meta["horizon"]) == ("dense", 16, 3)
-    assert meta["dataset"]["name"] == "synthetic" and meta["dataset"]["split"] == 300
+    assert meta["dataset"]["name"] == "tiny" and meta["dataset"]["split"] == 300
     scores = meta["validation"]["scores"]
     assert {"model", "naive", "seasonal_naive"} <= set(scores)
     assert scores["model"]["mae"] > 0 and "created_at" in meta
-    assert "residual_quantiles" not in meta
+    # metadata.json as is: the one schema, written by training, read back by the service
+    written = store.read_metadata(store.version_dir(trained_store, "dense", 1))
+    assert meta == json.loads(written.model_dump_json())
 
 
 def test_one_model(shared_client: TestClient) -> None:
@@ -84,3 +91,26 @@ def test_path_traversal_is_404(shared_client: TestClient, path: str) -> None:
 def test_version_must_be_a_positive_integer(shared_client: TestClient) -> None:
     r = shared_client.get("/models/linear/versions/0")
     assert r.status_code == 422 and error_of(r)["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("name", ["linear", "gru", "dense"])
+def test_validation_scores_are_what_forecast_serves(
+    shared_client: TestClient, series: np.ndarray, name: str
+) -> None:
+    """The scores in metadata.json come from the path that serves: ``POST /forecast``'s own
+    windowed forecasts and baselines, scored on the validation positions, give the same numbers."""
+    meta = shared_client.get(f"/models/{name}/versions/1").json()["metadata"]
+    split = meta["dataset"]["split"]
+    assert meta["validation"]["start"] == split and meta["validation"]["end"] == len(series)
+    body = shared_client.post(
+        "/forecast", json={"model": name, "version": 1, "series": series.tolist()}
+    ).json()
+    served = {"model": body["windowed"]} | {k: b["windowed"] for k, b in body["baselines"].items()}
+    scale = metrics.naive_scale(series[:split])
+    recorded = meta["validation"]["scores"]
+    assert set(recorded) <= set(served) and "model" in recorded
+    for method, scores in recorded.items():
+        windowed = served[method]
+        forecast = np.array(windowed["values"])[split - windowed["start"] :]
+        expected = metrics.score(series[split:], forecast, scale)
+        assert scores == pytest.approx(expected, rel=1e-6), method

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.app.support import WINDOW, TestClient
-from training import store as store_format
+from contract import store as store_format
+from tests.app.support import TestClient
+from tests.support import WINDOW
 
 
 def _serve(store: Path, name: str, version: int, windows: np.ndarray) -> np.ndarray:
@@ -171,7 +172,7 @@ def test_predict_reads_json_whatever_the_content_type(
 
 def test_predict_body_that_is_not_json(shared_client: TestClient) -> None:
     r = shared_client.post("/v1/models/linear:predict", content=b"instances=1,2,3")
-    assert r.status_code == 400 and "not valid JSON" in r.json()["error"]
+    assert r.status_code == 400 and "JSON decode error" in r.json()["error"]
 
 
 def test_predict_body_is_documented(shared_client: TestClient) -> None:

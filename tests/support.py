@@ -1,0 +1,54 @@
+"""What both suites share: one tiny series, one way to train and publish a tiny model."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from contract import store
+from contract.metadata import ModelMetadata
+from training.data import Series, synthetic_values
+
+WINDOW = 16
+SEASON = 50
+LENGTH = 400
+SPLIT = 300
+MULTI_STEP = {"dense": 3, "gru": 3}  # one vector and one sequence architecture with horizon > 1
+
+
+def tiny_series() -> Series:
+    """The course's synthetic shape, 400 values with a season of 50, trained on the first 300."""
+    return Series("tiny", synthetic_values(length=LENGTH, period=SEASON), SPLIT, SEASON)
+
+
+def train_tiny(root: Path, architecture: str, name: str | None = None, **config: Any) -> int:
+    """Train ``architecture`` for an epoch on :func:`tiny_series`; publish it; its version."""
+    from training.pipeline import TrainConfig, train_and_publish
+
+    defaults: dict[str, Any] = {"window_size": WINDOW, "epochs": 1, "verbose": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras' and TensorFlow's own notices while training
+        published = train_and_publish(
+            TrainConfig(architecture, tiny_series(), name=name, **{**defaults, **config}), root
+        )
+    return published.version
+
+
+def copy_of(source: Path) -> Callable[[Path], ModelMetadata]:
+    """A publish build that copies an already trained version (as a second export would)."""
+    metadata = store.read_metadata(source)
+
+    def build(folder: Path) -> ModelMetadata:
+        for item in source.iterdir():
+            if item.name == store.METADATA_FILE:
+                continue
+            if item.is_dir():
+                shutil.copytree(item, folder / item.name)
+            else:
+                shutil.copy2(item, folder / item.name)
+        return metadata
+
+    return build
