@@ -84,7 +84,7 @@ def test_a_publish_killed_mid_export_is_never_listed_or_served(
         try:
             assert child.stdout is not None
             assert child.stdout.readline() == "half-written\n"
-            staged = list((store / store_format.STAGING_DIR).iterdir())
+            staged = [p for p in (store / store_format.STAGING_DIR).iterdir() if p.is_dir()]
             assert len(staged) == 1 and (staged[0] / "saved_model.pb").exists()
             rescan(client)
             assert _listing(client) == expected  # the half-written export is not a version
@@ -98,7 +98,7 @@ def test_a_publish_killed_mid_export_is_never_listed_or_served(
         assert r.status_code == 200 and r.json()["model"]["version"] == 2
 
     # A server started afresh on the store sees the same; the leftover stays in staging.
-    assert len(list((store / store_format.STAGING_DIR).iterdir())) == 1
+    assert len([p for p in (store / store_format.STAGING_DIR).iterdir() if p.is_dir()]) == 1
     with running(store) as client:
         assert _listing(client) == expected
         assert client.get("/ready").status_code == 200

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +18,9 @@ import pytest
 from contract import store
 from contract.metadata import FORMAT_VERSION, ModelMetadata
 from tests.training.support import metadata_for_tests
-from training.publish import publish
+from training.publish import LEASE_SUFFIX, STALE_SECONDS, Writer, _this_writer, publish
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _build(content: str = "model") -> Callable[[Path], ModelMetadata]:
@@ -141,15 +145,89 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def test_abandoned_staging_of_dead_processes_is_cleaned(tmp_path: Path) -> None:
+def _staged_by(staging: Path, name: str, writer: Writer | None, age: float = 0.0) -> Path:
+    """A staging folder as a writer would leave it: with its lease (unless None), ``age`` old."""
+    folder = staging / name
+    (folder / "variables").mkdir(parents=True)
+    when = time.time() - age
+    if writer is not None:
+        lease = staging / (name + LEASE_SUFFIX)
+        lease.write_text(json.dumps(dataclasses.asdict(writer)))
+        os.utime(lease, (when, when))
+    os.utime(folder, (when, when))
+    return folder
+
+
+def test_abandoned_staging_is_cleaned_and_live_writers_are_left_alone(tmp_path: Path) -> None:
     staging = tmp_path / store.STAGING_DIR
-    dead = staging / f"m-pid{_dead_pid()}-0123abcd"
-    alive = staging / f"m-pid{os.getpid()}-4567cdef"
-    for folder in (dead, alive):
-        (folder / "variables").mkdir(parents=True)
+    me = _this_writer()
+    elsewhere = dataclasses.replace(me, host="another-host", pid=_dead_pid())
+    other_namespace = dataclasses.replace(me, pid_namespace=me.pid_namespace + 1, pid=1)
+    old = STALE_SECONDS + 60
+    gone = {
+        _staged_by(staging, "dead-here", dataclasses.replace(me, pid=_dead_pid())),
+        _staged_by(staging, "silent-elsewhere", elsewhere, age=old),
+        _staged_by(staging, "no-lease-old", None, age=old),
+    }
+    kept = {
+        _staged_by(staging, "alive-here", me),
+        # A pid means nothing on another host or in another PID namespace: only the lease's
+        # heartbeat says whether that writer is still at work.
+        _staged_by(staging, "renewed-elsewhere", elsewhere),
+        _staged_by(staging, "other-namespace", other_namespace),
+        _staged_by(staging, "no-lease-yet", None),
+    }
     publish(tmp_path, "other", _build())
-    assert not dead.exists()
-    assert alive.exists()  # someone else's build in progress is left alone
+    assert {f for f in gone | kept if f.exists()} == kept
+    leases = {p.name.removesuffix(LEASE_SUFFIX) for p in staging.glob("*" + LEASE_SUFFIX)}
+    assert leases == {"alive-here", "renewed-elsewhere", "other-namespace"}
+
+
+CONCURRENT_PUBLISHER = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    from tests.training.support import metadata_for_tests
+    from training.publish import publish
+
+    root, count = Path(sys.argv[1]), int(sys.argv[2])
+
+    def build(folder):
+        (folder / "saved_model.pb").write_text(str(os.getpid()))
+        time.sleep(0.4)  # the other writer cleans staging meanwhile
+        (folder / "variables").mkdir()
+        (folder / "variables" / "done").write_text("complete")
+        return metadata_for_tests()
+
+    for _ in range(count):
+        publish(root, "m", build)
+    """
+)
+
+
+def test_writers_in_separate_pid_namespaces_share_one_store(tmp_path: Path) -> None:
+    """Two trainers as two containers would run them: each in its own PID namespace (pid 1 and
+    pid 2 there), publishing into one store at once. Neither removes the other's build."""
+    python = [sys.executable, "-c", CONCURRENT_PUBLISHER, str(tmp_path), "4"]
+    commands = [
+        ["unshare", "--pid", "--fork", *python],  # pid 1 in its namespace
+        ["unshare", "--pid", "--fork", "sh", "-c", '"$@"; exit $?', "sh", *python],  # pid 2
+    ]
+    for _ in range(2):
+        children = [
+            subprocess.Popen(c, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for c in commands
+        ]
+        for child in children:
+            _, err = child.communicate(timeout=120)
+            assert child.returncode == 0, err
+    found = store.versions(tmp_path, "m")
+    assert found == list(range(1, 17))
+    for version in found:
+        folder = store.version_dir(tmp_path, "m", version)
+        assert (folder / "variables" / "done").read_text() == "complete"
+        assert store.read_metadata(folder).version == version
+    assert _staged(tmp_path) == []
 
 
 def test_metadata_json_validates_and_has_every_field(tmp_path: Path) -> None:
@@ -194,7 +272,7 @@ def test_sigkill_during_export_leaves_no_partial_version(tmp_path: Path) -> None
         assert child.stdout is not None
         assert child.stdout.readline() == "writing\n"
         leftover = _staged(tmp_path)
-        assert len(leftover) == 1  # the build really was under way
+        assert leftover == [leftover[0], leftover[0] + LEASE_SUFFIX]  # a build was under way
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
