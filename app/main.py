@@ -43,7 +43,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     _ensure_logging()
     app.state.devices = await asyncio.to_thread(runtime.configure_devices, settings.device)
-    registry = ModelRegistry(settings.model_store, on_call=app.state.metrics.count_call)
+    registry = ModelRegistry(
+        settings.model_store,
+        on_call=app.state.metrics.count_call,
+        load_workers=settings.load_workers,
+    )
     app.state.registry = registry
     watcher = asyncio.create_task(registry.watch(settings.reload_seconds), name="store-watch")
     try:

@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
 
 from app import servable
 from app.errors import LabelNotFound, ModelNotFound, ModelUnavailable, NotReady, VersionNotFound
@@ -150,13 +151,20 @@ def load_version(
 
 
 class ModelRegistry:
-    """The store's versions and their states; resolves a request's model and version."""
+    """The store's versions and their states; resolves a request's model and version.
 
-    def __init__(self, root: Path, on_call: CallHook | None = None) -> None:
+    Ready means every version the first readable scan found has finished loading (AVAILABLE or
+    FAILED) and at least one is AVAILABLE; versions published later load in the background
+    without affecting readiness. Up to ``load_workers`` versions load at once.
+    """
+
+    def __init__(self, root: Path, on_call: CallHook | None = None, load_workers: int = 1) -> None:
         self.root = root
         self._on_call = on_call
+        self._load_workers = load_workers
         self._models: Mapping[str, ModelEntry] = {}
         self._scanned = False
+        self._initial: frozenset[tuple[str, int]] | None = None
         self.store_error: str | None = None
         self._lock = asyncio.Lock()
 
@@ -196,7 +204,7 @@ class ModelRegistry:
         With no version AVAILABLE at all the answer is :class:`NotReady` (503), not "not found".
         """
         if not self.available_count():
-            self.check_ready()
+            self._no_version_available()
         if version is None:
             entry = self.model(name)
             default = entry.default_version()
@@ -237,10 +245,33 @@ class ModelRegistry:
             for v in m.versions.values()
         )
 
+    def loading(self, initial: bool) -> list[str]:
+        """``name/version`` of the versions still loading: those the first scan found, or the rest."""
+        found_first = self._initial or frozenset()
+        return sorted(
+            f"{m.name}/{v.version}"
+            for m in self._models.values()
+            for v in m.versions.values()
+            if v.state is VersionState.LOADING and ((m.name, v.version) in found_first) == initial
+        )
+
     def check_ready(self) -> None:
-        """Return if at least one version is AVAILABLE, else raise :class:`NotReady` saying why."""
-        if self.available_count():
-            return
+        """Return when ready (see the class), else raise :class:`NotReady` saying why not."""
+        if not self._scanned:
+            raise NotReady("the model store has not been scanned yet")
+        pending = self.loading(initial=True)
+        if pending:
+            shown = ", ".join(pending[:10]) + (", ..." if len(pending) > 10 else "")
+            raise NotReady(
+                f"{len(pending)} of the {len(self._initial or ())} versions found at start are"
+                f" still loading: {shown}",
+                {"loading": pending},
+            )
+        if not self.available_count():
+            self._no_version_available()
+
+    def _no_version_available(self) -> NoReturn:
+        """Raise :class:`NotReady` saying why no version is AVAILABLE."""
         if not self._scanned:
             raise NotReady("the model store has not been scanned yet")
         if self.store_error:
@@ -276,13 +307,24 @@ class ModelRegistry:
                 logger.info("the model store is readable again")
             self.store_error = None
             to_load = self._merge(found)
-            for name, version in to_load:
+            if self._initial is None:
+                self._initial = frozenset(to_load)
+            await self._load(to_load)
+
+    async def _load(self, versions: list[tuple[str, int]]) -> None:
+        """Load ``versions``, up to ``load_workers`` at once, each in a worker thread."""
+        gate = asyncio.Semaphore(self._load_workers)
+
+        async def one(name: str, version: int) -> None:
+            async with gate:
                 entry = await asyncio.to_thread(
                     load_version, self.root, name, version, self._on_call
                 )
-                self._put_version(name, entry)
-                if entry.state is VersionState.AVAILABLE:
-                    logger.info("version %s/%s is AVAILABLE", name, version)
+            self._put_version(name, entry)
+            if entry.state is VersionState.AVAILABLE:
+                logger.info("version %s/%s is AVAILABLE", name, version)
+
+        await asyncio.gather(*(one(name, version) for name, version in versions))
 
     async def watch(self, interval: float) -> None:
         """Rescan every ``interval`` seconds until cancelled; a failed scan never ends it."""

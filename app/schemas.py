@@ -124,10 +124,14 @@ class VersionState(StrEnum):
 
 
 class Ready(BaseModel):
-    """At least one version is AVAILABLE."""
+    """Every version found at start has finished loading, and at least one is AVAILABLE."""
 
     status: Literal["ready"] = "ready"
     versions_available: int
+    loading: list[str] = Field(
+        default_factory=list,
+        description="name/version of versions published since start that are still loading",
+    )
 
 
 # ---- models ----

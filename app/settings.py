@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,6 +21,11 @@ class Settings(BaseSettings):
     )
     reload_seconds: float = Field(
         5.0, gt=0, description="seconds between rescans of the store for new or removed versions"
+    )
+    load_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="versions loaded at once (default: the number of CPUs)",
     )
     max_series_length: int = Field(
         100_000, ge=1, description="most values a request's series may hold"

@@ -23,6 +23,8 @@ async def health(request: Request, registry: RegistryDep) -> Health:
 
 @router.get("/ready", responses={503: ERRORS[503]})
 async def ready(registry: RegistryDep) -> Ready:
-    """200 once at least one version is AVAILABLE; 503 with the reason until then."""
+    """200 once every version found at start has loaded and one is AVAILABLE; else 503 and why."""
     registry.check_ready()
-    return Ready(versions_available=registry.available_count())
+    return Ready(
+        versions_available=registry.available_count(), loading=registry.loading(initial=False)
+    )

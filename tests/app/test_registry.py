@@ -78,6 +78,10 @@ def _corrupt(store: Path, how: str) -> None:
         shutil.copytree(store / "linear" / "2", folder)
         meta = store_format.read_metadata(folder).model_copy(update={"window_size": 20})
         (folder / "metadata.json").write_text(meta.model_dump_json())
+    elif how == "horizon mismatch":
+        shutil.copytree(store / "linear" / "2", folder)
+        meta = store_format.read_metadata(folder).model_copy(update={"horizon": 2})
+        (folder / "metadata.json").write_text(meta.model_dump_json())
 
 
 @pytest.mark.parametrize(
@@ -87,7 +91,8 @@ def _corrupt(store: Path, how: str) -> None:
         ("empty folder", "metadata.json missing"),
         ("missing metadata", "metadata.json missing"),
         ("invalid metadata", "metadata.json is not valid"),
-        ("window mismatch", "window of 20 values"),
+        ("window mismatch", "does not take window [batch, 20]"),
+        ("horizon mismatch", "horizon is 2"),
     ],
 )
 def test_a_corrupt_version_is_failed_and_the_others_serve(
