@@ -88,6 +88,7 @@ class ForecastResult:
 
     model: MethodForecast
     intervals: dict[str, Interval]
+    quantiles: dict[str, Array]
     baselines: dict[str, MethodForecast]
     windowed_scores: Scored | None
     horizon_scores: Scored | None
@@ -149,6 +150,17 @@ def residual_quantiles(
 def level_key(level: float) -> str:
     """How a level is written as a key: 80 -> "80", 97.5 -> "97.5"."""
     return f"{level:g}"
+
+
+def forecast_quantiles(
+    values: Array, quantiles: ResidualQuantiles, probabilities: Iterable[float]
+) -> dict[str, Array]:
+    """The forecast's quantiles ``(h,)`` at each probability: ``values`` plus the residuals'."""
+    unique = sorted({float(p) for p in probabilities})
+    if not unique:
+        return {}
+    q = residual_quantiles(quantiles, unique, len(values))
+    return {f"{p:g}": values + q[i] for i, p in enumerate(unique)}
 
 
 def prediction_intervals(
@@ -238,6 +250,8 @@ def _check_finite(result: ForecastResult) -> None:
     for key, interval in result.intervals.items():
         arrays[f"forecast.intervals.{key}.lower"] = interval.lower
         arrays[f"forecast.intervals.{key}.upper"] = interval.upper
+    for key, values in result.quantiles.items():
+        arrays[f"forecast.quantiles.{key}"] = values
     for name, b in result.baselines.items():
         arrays[f"baselines.{name}.forecast"] = b.forecast
         arrays[f"baselines.{name}.windowed.values"] = b.windowed.values
@@ -264,6 +278,7 @@ def forecast(
     season_length: int,
     baselines: Sequence[str] | None = None,
     levels: Sequence[float] = (),
+    probabilities: Sequence[float] = (),
     actuals: Array | None = None,
 ) -> ForecastResult:
     """The model's and the baselines' forecasts, intervals and scores for ``series`` ``(n,)``.
@@ -292,6 +307,7 @@ def forecast(
     windowed = windowed_forecast(model, series)
     ahead = horizon_forecast(model, series, horizon)
     intervals = prediction_intervals(ahead, quantiles, levels)
+    by_probability = forecast_quantiles(ahead, quantiles, probabilities)
     others = baseline_forecasts(series, names, horizon, season_length)
 
     windowed_scores = score_windowed(
@@ -305,6 +321,7 @@ def forecast(
     result = ForecastResult(
         model=MethodForecast(ahead, windowed),
         intervals=intervals,
+        quantiles=by_probability,
         baselines=others,
         windowed_scores=windowed_scores,
         horizon_scores=horizon_scores,

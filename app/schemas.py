@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 else:
     BaselineName = Literal[BASELINE_NAMES]
 Level = Annotated[float, Field(gt=0, lt=100, description="a prediction-interval level in percent")]
+Probability = Annotated[float, Field(gt=0, lt=1, description="a probability, e.g. 0.9")]
 
 
 class Strict(BaseModel):
@@ -218,6 +219,13 @@ class ForecastRequest(Strict):
     level: list[Level] | None = Field(
         None, min_length=1, max_length=20, description="prediction-interval levels, e.g. [80, 95]"
     )
+    quantiles: list[Probability] | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="forecast quantiles to return, e.g. [0.1, 0.5, 0.9], from the same residual"
+        " quantiles as the intervals",
+    )
     actuals: list[FiniteFloat] | None = Field(
         None,
         min_length=1,
@@ -269,6 +277,9 @@ class Forecast(BaseModel):
     values: list[float]
     intervals: dict[str, Interval] | None = Field(
         None, description='by level, e.g. "80"; only when levels were asked for'
+    )
+    quantiles: dict[str, list[float]] | None = Field(
+        None, description='by probability, e.g. "0.9"; only when quantiles were asked for'
     )
 
 
@@ -334,8 +345,10 @@ class ForecastResponse(BaseModel):
     best: str | None = Field(description="the method with the lowest windowed MAE")
 
     @classmethod
-    def of(cls, model: LoadedModel, result: ForecastResult, with_intervals: bool) -> Self:
-        intervals = {
+    def of(
+        cls, model: LoadedModel, result: ForecastResult, intervals: bool, quantiles: bool
+    ) -> Self:
+        bounds = {
             key: Interval(lower=i.lower.tolist(), upper=i.upper.tolist())
             for key, i in result.intervals.items()
         }
@@ -343,7 +356,10 @@ class ForecastResponse(BaseModel):
             model=ModelRef.of(model),
             forecast=Forecast(
                 values=result.model.forecast.tolist(),
-                intervals=intervals if with_intervals else None,
+                intervals=bounds if intervals else None,
+                quantiles={k: v.tolist() for k, v in result.quantiles.items()}
+                if quantiles
+                else None,
             ),
             windowed=Windowed.of(result.model.windowed),
             baselines={k: BaselineForecast.of(b) for k, b in result.baselines.items()},

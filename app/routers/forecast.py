@@ -23,13 +23,16 @@ def _compute(model: LoadedModel, body: ForecastRequest, series: Array) -> Foreca
         season_length=body.season_length or model.metadata.season_length,
         baselines=body.baselines,
         levels=body.level or (),
+        probabilities=body.quantiles or (),
         actuals=np.asarray(body.actuals, dtype=np.float64) if body.actuals else None,
     )
 
 
 def _answer(model: LoadedModel, body: ForecastRequest) -> ForecastResponse:
     result = _compute(model, body, np.asarray(body.series, dtype=np.float64))
-    return ForecastResponse.of(model, result, with_intervals=body.level is not None)
+    return ForecastResponse.of(
+        model, result, intervals=body.level is not None, quantiles=body.quantiles is not None
+    )
 
 
 def _picture(model: LoadedModel, body: ForecastRequest) -> bytes:

@@ -366,3 +366,38 @@ def test_model_producing_infinity_is_an_error_not_a_number(store: Path, series: 
         assert error["code"] == "non_finite_model_output"
         assert "'overflow' version 1" in error["message"] and "non-finite" in error["message"]
         assert "NaN" not in r.text.replace("(NaN or infinity)", "")
+
+
+def test_quantiles_come_from_the_same_residuals_as_the_intervals(
+    shared_client: TestClient, series: np.ndarray
+) -> None:
+    r = shared_client.post(
+        "/forecast",
+        json={
+            "model": "linear",
+            "series": series[:200].tolist(),
+            "horizon": 40,
+            "level": [80],
+            "quantiles": [0.9, 0.1, 0.5],
+        },
+    )
+    assert r.status_code == 200, r.text
+    forecast = r.json()["forecast"]
+    q = {k: np.array(v) for k, v in forecast["quantiles"].items()}
+    assert sorted(q) == ["0.1", "0.5", "0.9"] and all(len(v) == 40 for v in q.values())
+    assert np.all(q["0.1"] <= q["0.5"]) and np.all(q["0.5"] <= q["0.9"])
+    # The 80% interval is the 0.1 and 0.9 quantiles, from one table (beyond 30 steps too).
+    np.testing.assert_allclose(q["0.1"], forecast["intervals"]["80"]["lower"], rtol=1e-12)
+    np.testing.assert_allclose(q["0.9"], forecast["intervals"]["80"]["upper"], rtol=1e-12)
+    plain = shared_client.post(
+        "/forecast", json={"model": "linear", "series": series[:200].tolist()}
+    )
+    assert plain.json()["forecast"]["quantiles"] is None
+
+
+@pytest.mark.parametrize("bad", [[0.0], [1.0], [1.5], []])
+def test_quantiles_outside_0_1_are_refused(shared_client: TestClient, bad: list[float]) -> None:
+    r = shared_client.post(
+        "/forecast", json={"model": "linear", "series": [1.0] * 20, "quantiles": bad}
+    )
+    assert r.status_code == 422 and "quantiles" in error_of(r)["message"]
