@@ -1,19 +1,25 @@
-# The forecasting service on TensorFlow's GPU image; it runs on CPU-only hosts too.
-# The install steps are make's own (`make install`, `make train-defaults`, `make serve`), so the
-# image and a fresh clone set up the same way.
-ARG TF_VERSION=2.21.0
-FROM tensorflow/tensorflow:${TF_VERSION}-gpu
+# The forecasting service. Production default: a GPU image (TensorFlow with its CUDA libraries
+# from pip, on a Python base; the host needs NVIDIA's driver and container toolkit). It runs on
+# CPU-only hosts too. A CPU image: --build-arg EXTRAS= ; another base: --build-arg BASE_IMAGE=...
+# The install step is make's own (`make install`), so the image and a fresh clone set up alike.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
 
+ARG EXTRAS=gpu
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
     FORECAST_MODEL_STORE=/srv/forecast/model_store
 
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends make python3-venv \
-    && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --uid 10001 forecast \
+RUN need=""; \
+    command -v make >/dev/null || need="make"; \
+    python3 -c "import ensurepip" 2>/dev/null || need="$need python3-venv"; \
+    if [ -n "$need" ]; then \
+        apt-get update && apt-get install -y --no-install-recommends $need \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi; \
+    useradd --create-home --uid 10001 forecast \
     && mkdir -p /srv/forecast/model_store \
     && chown -R forecast:forecast /srv/forecast
 
@@ -22,14 +28,19 @@ USER forecast
 
 # Dependencies first, so editing the code does not re-install TensorFlow.
 COPY --chown=forecast:forecast pyproject.toml Makefile README.md ./
-RUN mkdir -p app training && touch app/__init__.py training/__init__.py \
-    && make PYTHON=python3 install
+RUN mkdir -p app contract training \
+    && touch app/__init__.py contract/__init__.py training/__init__.py \
+    && make PYTHON=python3 EXTRAS="${EXTRAS}" install
 COPY --chown=forecast:forecast app ./app
+COPY --chown=forecast:forecast contract ./contract
 COPY --chown=forecast:forecast training ./training
 COPY --chown=forecast:forecast model_store/README.md ./model_store/README.md
 
 EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"
 
-CMD ["make", "serve", "STORE=/srv/forecast/model_store"]
+# The server is PID 1 itself (exec form, no make or shell in between), so it receives SIGTERM,
+# stops accepting connections, lets requests in flight finish (at most 5 s) and shuts down.
+CMD [".venv/bin/uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", \
+     "--timeout-graceful-shutdown", "5"]

@@ -3,17 +3,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STORE ?= model_store
+# The optional dependencies to install: the developer's tools here; the image installs `gpu`
+# (TensorFlow's CUDA libraries) or nothing (a CPU image).
+EXTRAS ?= test,dev
 HOST ?= 0.0.0.0
 PORT ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install serve test lint typecheck check train-defaults bench-accuracy bench-serving clean
+.PHONY: install serve test lint typecheck check train-defaults bench-accuracy bench-serving \
+	container-check deploy-check clean
 
 # The stamp is remade whenever pyproject.toml changes, so `make` re-installs after a dependency edit.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet -e '.$(if $(EXTRAS),[$(EXTRAS)])'
 	touch $@
 
 install: $(BIN)/.installed
@@ -36,6 +40,15 @@ typecheck: install
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+# Builds the image on the local base, runs the compose file with podman-compose, checks it.
+container-check:
+	bash deploy/container-check.sh
+
+# Validates the Kubernetes and KServe manifests offline.
+deploy-check: install
+	$(BIN)/python -m pip install --quiet -e '.[deploy]'
+	$(BIN)/python deploy/validate.py
 
 bench-accuracy: install
 	$(BIN)/python bench/accuracy.py
