@@ -183,10 +183,16 @@ def check_baselines(names: Sequence[str], length: int, season_length: int) -> No
     short = {
         name: need
         for name in names
-        if length < (need := baseline_methods.BASELINES[name].min_length(season_length))
+        if (need := baseline_methods.BASELINES[name].min_length(season_length)) is None
+        or length < need
     }
     if short:
-        text = ", ".join(f"{name!r} needs at least {need} values" for name, need in short.items())
+        text = ", ".join(
+            f"{name!r} needs a season_length above 1"
+            if need is None
+            else f"{name!r} needs at least {need} values"
+            for name, need in short.items()
+        )
         raise SeriesTooShort(
             f"the series has {length} values, too short for baseline(s): {text}"
             f" (season_length {season_length})",

@@ -20,11 +20,33 @@ import numpy.typing as npt
 
 Array = npt.NDArray[np.float64]
 
+# The course's windows, tuned on daily values with a yearly season; each is also capped by the
+# season, so that monthly or quarterly data averages over at most one season (see the functions).
 MOVING_AVERAGE_WINDOW = 30
 DIFF_MOVING_AVERAGE_WINDOW = 50
-SMOOTHING_WINDOW = 11  # centred, so it must be odd and shorter than the season
-# The centred smoothing reads half its window either side of the value a season ago.
-MIN_SEASON_LENGTH = SMOOTHING_WINDOW // 2 + 1
+SMOOTHING_WINDOW = 11  # centred, so it is odd
+# A season of 1 means "no season": the seasonal baselines are then unavailable.
+MIN_SEASON_LENGTH = 1
+
+
+def moving_average_window(season_length: int) -> int:
+    """The trailing mean's window: 30 values, at most one season (30 when there is no season)."""
+    m = season_length
+    return MOVING_AVERAGE_WINDOW if m <= 1 else min(MOVING_AVERAGE_WINDOW, m)
+
+
+def diff_window(season_length: int) -> int:
+    """How many seasonal differences are averaged: 50, at most one season's worth."""
+    return min(DIFF_MOVING_AVERAGE_WINDOW, season_length)
+
+
+def smoothing_window(season_length: int) -> int:
+    """The centred smoothing's window: the largest odd number <= min(11, season - 1), at least 1.
+
+    Shorter than the season, so the smoothed value a season ago never reads a later value.
+    """
+    w = max(1, min(SMOOTHING_WINDOW, season_length - 1))
+    return w if w % 2 else w - 1
 
 
 def _trailing_means(x: Array, window: int) -> Array:
@@ -42,12 +64,12 @@ def _naive_forecast(x: Array, horizon: int, season_length: int) -> Array:
 
 
 def _moving_average_windowed(x: Array, season_length: int) -> tuple[int, Array]:
-    w = MOVING_AVERAGE_WINDOW
+    w = moving_average_window(season_length)
     return w, _trailing_means(x, w)[:-1]
 
 
 def _moving_average_forecast(x: Array, horizon: int, season_length: int) -> Array:
-    return np.full(horizon, x[-MOVING_AVERAGE_WINDOW:].mean())
+    return np.full(horizon, x[-moving_average_window(season_length) :].mean())
 
 
 def _seasonal_naive_windowed(x: Array, season_length: int) -> tuple[int, Array]:
@@ -62,7 +84,7 @@ def _seasonal_naive_forecast(x: Array, horizon: int, season_length: int) -> Arra
 
 def _diff_means(x: Array, season_length: int) -> tuple[int, Array]:
     """Trailing MA of the seasonal differences: ``out[i]`` forecasts ``d[m + w + i]`` from before it."""
-    m, w = season_length, DIFF_MOVING_AVERAGE_WINDOW
+    m, w = season_length, diff_window(season_length)
     d = x[m:] - x[:-m]
     return m + w, _trailing_means(d, w)[:-1]
 
@@ -74,8 +96,9 @@ def _seasonal_diff_ma_windowed(x: Array, season_length: int) -> tuple[int, Array
 
 def _smoothed_past(x: Array, season_length: int, start: int) -> Array:
     """Centred MA of the values a season before each position ``t >= start``."""
-    half = SMOOTHING_WINDOW // 2
-    means = _trailing_means(x, SMOOTHING_WINDOW)  # means[j] centres on x[j + half]
+    window = smoothing_window(season_length)
+    half = window // 2
+    means = _trailing_means(x, window)  # means[j] centres on x[j + half]
     first = start - season_length - half
     return means[first : first + len(x) - start]
 
@@ -90,7 +113,7 @@ def _seasonal_diff_forecast(x: Array, horizon: int, season_length: int, smoothed
 
     Where "a season earlier" lies beyond ``x`` it is this forecast's own earlier value.
     """
-    m, w, half = season_length, DIFF_MOVING_AVERAGE_WINDOW, SMOOTHING_WINDOW // 2
+    m, w, half = season_length, diff_window(season_length), smoothing_window(season_length) // 2
     n = len(x)
     dbar = float(np.mean(x[n - w :] - x[n - w - m : n - m]))
     ext = np.concatenate((x, np.empty(horizon)))
@@ -107,7 +130,7 @@ class Baseline:
 
     name: str
     description: str
-    min_length: Callable[[int], int]
+    min_length: Callable[[int], int | None]  # None: not defined for this season length
     windowed: Callable[[Array, int], tuple[int, Array]]
     forecast: Callable[[Array, int, int], Array]
 
@@ -125,28 +148,30 @@ BASELINES: dict[str, Baseline] = {
         Baseline(
             "moving_average",
             f"mean of the last {MOVING_AVERAGE_WINDOW} values",
-            lambda m: MOVING_AVERAGE_WINDOW + 1,
+            lambda m: moving_average_window(m) + 1,
             _moving_average_windowed,
             _moving_average_forecast,
         ),
         Baseline(
             "seasonal_naive",
             "the value one season earlier",
-            lambda m: m + 1,
+            lambda m: m + 1 if m > 1 else None,
             _seasonal_naive_windowed,
             _seasonal_naive_forecast,
         ),
         Baseline(
             "seasonal_diff_ma",
-            f"value a season ago plus the MA {DIFF_MOVING_AVERAGE_WINDOW} of seasonal differences",
-            lambda m: m + DIFF_MOVING_AVERAGE_WINDOW + 1,
+            f"value a season ago plus the mean of the last {DIFF_MOVING_AVERAGE_WINDOW} (at most a"
+            " season of) seasonal differences",
+            lambda m: m + diff_window(m) + 1 if m > 1 else None,
             _seasonal_diff_ma_windowed,
             lambda x, h, m: _seasonal_diff_forecast(x, h, m, smoothed=False),
         ),
         Baseline(
             "seasonal_diff_ma_smoothed",
-            f"as seasonal_diff_ma, with a centred MA {SMOOTHING_WINDOW} of the past season",
-            lambda m: m + DIFF_MOVING_AVERAGE_WINDOW + 1,
+            f"as seasonal_diff_ma, with a centred MA {SMOOTHING_WINDOW} (shorter than the season)"
+            " of the past season",
+            lambda m: m + diff_window(m) + 1 if m > 1 else None,
             _seasonal_diff_ma_smoothed_windowed,
             lambda x, h, m: _seasonal_diff_forecast(x, h, m, smoothed=True),
         ),
@@ -158,16 +183,21 @@ NAMES: tuple[str, ...] = tuple(BASELINES)
 
 
 def check_season_length(season_length: int) -> None:
-    """Raise ValueError unless ``season_length`` leaves room for the centred smoothing window."""
+    """Raise ValueError unless ``season_length`` is a season (1 means none)."""
     if season_length < MIN_SEASON_LENGTH:
         raise ValueError(
-            f"season_length must be greater than {MIN_SEASON_LENGTH - 1}, got {season_length}"
+            f"season_length must be at least {MIN_SEASON_LENGTH} (1 means no season),"
+            f" got {season_length}"
         )
 
 
 def available(length: int, season_length: int) -> list[str]:
     """Names of the baselines that can forecast from a series of ``length`` values."""
-    return [b.name for b in BASELINES.values() if length >= b.min_length(season_length)]
+    return [
+        b.name
+        for b in BASELINES.values()
+        if (need := b.min_length(season_length)) is not None and length >= need
+    ]
 
 
 def _long_enough(name: str, series: npt.ArrayLike, season_length: int) -> tuple[Baseline, Array]:
@@ -175,6 +205,8 @@ def _long_enough(name: str, series: npt.ArrayLike, season_length: int) -> tuple[
     x = np.asarray(series, dtype=np.float64)
     baseline = BASELINES[name]
     need = baseline.min_length(season_length)
+    if need is None:
+        raise ValueError(f"baseline {name!r} needs at least a season of 2, got {season_length}")
     if len(x) < need:
         raise ValueError(f"baseline {name!r} needs at least {need} values, got {len(x)}")
     return baseline, x

@@ -37,6 +37,13 @@ class DatasetInfo(BaseModel):
     length: int = Field(gt=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     split: int = Field(gt=0, description="values before this index were the training part")
+    frequency: str | None = Field(
+        None, description='the time column\'s step, e.g. "monthly"; None without a time column'
+    )
+    last_timestamp: datetime | None = Field(None, description="the time of the series' last value")
+    season_length_source: Literal["given", "frequency", "autocorrelation", "default"] | None = (
+        Field(None, description="where the season length came from; None in older versions")
+    )
 
 
 class Validation(BaseModel):
@@ -85,6 +92,9 @@ class Hyperparameters(BaseModel):
     stateful_training: bool
     holdout_epochs: int | None = Field(None, description="epochs run while early stopping")
     scale: float | None = Field(None, description="the training part's std the model divides by")
+    window_rule: str | None = Field(
+        None, description="how the window was chosen (training.defaults), or that it was given"
+    )
 
 
 class ModelMetadata(BaseModel):

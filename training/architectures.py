@@ -24,7 +24,8 @@ class Architecture:
     description: str
     build: Callable[[int, int, int | None], keras.Model]  # (window, horizon, stateful batch)
     output: Literal["vector", "sequence"]
-    window_size: int = 30
+    window_size: int = 30  # its own window; see training.defaults for the one a run takes
+    season_window: bool = False  # the window must hold a whole season (and a margin)
     optimizer: Literal["adam", "sgd"] = "adam"
     learning_rate: float = 1e-3
     batch_size: int = 32
@@ -150,7 +151,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             "one L2-penalised Dense layer over a window longer than a season",
             linear,
             "vector",
-            window_size=400,
+            season_window=True,
             epochs=500,
             patience=20,
             refit=True,
@@ -160,7 +161,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             "two hidden L2-penalised Dense(10, relu) layers over a window longer than a season",
             dense,
             "vector",
-            window_size=400,
+            season_window=True,
             epochs=300,
             patience=20,
             refit=True,
@@ -197,7 +198,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             "six L2-penalised causal Conv1D(32), kernel 2, dilations 1 to 32",
             wavenet,
             "sequence",
-            window_size=64,
+            window_size=64,  # its receptive field: kernel 2, dilations 1 to 32
             learning_rate=3e-3,
             batch_size=32,
             epochs=500,

@@ -1,14 +1,17 @@
 """``forecast-train``: train architectures on a series and publish each as a new version in the store.
 
 Arguments and data are checked before TensorFlow is imported, so a mistake is reported in a
-second as one line, ``forecast-train: error: ...``, with exit status 2. A model that cannot be
-trained (its loss diverged) exits with 1. Every run ends with a table of what it published.
+second as one line, ``forecast-train: error: ...``, with exit status 2. An architecture that
+cannot be trained (its loss diverged, its windows do not fit) is reported as one line and as a
+row of the table, and the others are still trained and published.
 
-Exit statuses: 0 all published, 1 a model's training diverged, 2 bad arguments or data.
+Exit statuses (:data:`EXIT_STATUSES`): 0 every requested model published, 1 some published and
+some failed, 2 bad arguments or data (nothing trained), 3 none published (every one failed).
 
-A CSV file's series needs ``--season-length``: the seasonal baselines every model is compared
-with are only as right as that period, and no default suits hourly, daily and monthly data alike.
-The synthetic series defaults to the course's settings (period 365, split at 1000).
+A CSV file's season length is ``--season-length`` when given, else the usual season of the
+``--time-column``'s frequency (monthly 12, ...), else the training part's clearest
+autocorrelation peak, else 1 (none). The synthetic series has the course's settings (period 365,
+split at 1000). Windows are sized from the season and the training part: :mod:`training.defaults`.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from contract import baselines, store
-from training.data import DataError, Series, check_length, load_csv, synthetic_values
+from training.data import DataError, SeasonSource, Series, check_length, read_csv, synthetic_values
 
 if TYPE_CHECKING:
     from training.architectures import Architecture
@@ -41,6 +45,13 @@ CSV_SPLIT_FRACTION = 0.8
 # A model is named "<dataset>-<architecture>"; the longest architecture name takes 19 characters
 # of the 64 a name may have.
 MAX_DATASET_NAME = 40
+ALL_PUBLISHED, SOME_FAILED, BAD_INPUT, NONE_PUBLISHED = 0, 1, 2, 3
+EXIT_STATUSES = {
+    ALL_PUBLISHED: "every requested model was published",
+    SOME_FAILED: "some were published, some failed (their rows in the table say why)",
+    BAD_INPUT: "bad arguments or data: nothing was trained",
+    NONE_PUBLISHED: "every requested model failed: nothing was published",
+}
 
 
 class CliError(Exception):
@@ -117,7 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--data", type=Path, metavar="FILE", help="a CSV file with a header row")
     data.add_argument("--column", metavar="COL", help="the CSV column to forecast")
-    data.add_argument("--time-column", metavar="T", help="sort the CSV rows by this column")
+    data.add_argument(
+        "--time-column",
+        metavar="T",
+        help=(
+            "the CSV's time stamps (ISO dates or date-times, years, YYYY-MM): rows are sorted by"
+            " them and their frequency sets the default season; gaps and duplicates are refused"
+        ),
+    )
     data.add_argument(
         "--fill",
         choices=["refuse", "interpolate"],
@@ -136,13 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help=(
-            f"the period of the seasonal baselines, in steps (default: {SYNTHETIC_SEASON_LENGTH}"
-            " for synthetic; required with --data, e.g. 7 for daily or 12 for monthly values)"
+            f"the season in steps, 1 for none (default: {SYNTHETIC_SEASON_LENGTH} for synthetic;"
+            " for a CSV the --time-column's usual season, e.g. 12 for monthly values, else the"
+            " training part's clearest autocorrelation peak, else 1)"
         ),
     )
 
     fit = parser.add_argument_group("training (defaults: each architecture's own)")
-    fit.add_argument("--window", type=_positive_int, metavar="W", help="input window size")
+    fit.add_argument(
+        "--window",
+        type=_positive_int,
+        metavar="W",
+        help="input window size (default: sized from the season and the training part)",
+    )
     fit.add_argument(
         "--horizon",
         type=_positive_int,
@@ -221,7 +245,8 @@ def _list_architectures() -> None:
     archs = _architectures().values()
     width = max(len(a.name) for a in archs)
     for a in archs:
-        print(f"{a.name:<{width}}  {a.output:<8}  window {a.window_size:>3}  {a.description}")
+        window = "season" if a.season_window else f"{a.window_size:>6}"
+        print(f"{a.name:<{width}}  {a.output:<8}  window {window}  {a.description}")
 
 
 def dataset_name(path: Path) -> str:
@@ -251,11 +276,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
     else:
         if args.column is None:
             raise CliError("--data needs --column COL, the column to forecast")
-        if args.season_length is None:
-            raise CliError(
-                "--data needs --season-length N, the period of the seasonal baselines in steps"
-                " (e.g. 7 for daily values with a weekly cycle, 12 for monthly values)"
-            )
     if args.find_lr and args.learning_rate is not None:
         raise CliError("--find-lr chooses the learning rate; drop --learning-rate")
     if args.name is not None:
@@ -278,6 +298,10 @@ def _selected(args: argparse.Namespace, known: dict[str, Architecture]) -> list[
 
 
 def _series(args: argparse.Namespace) -> Series:
+    from training import seasons
+
+    frequency, last = None, None
+    source: SeasonSource = "given"
     if args.data is None:
         # --season-length changes what the baselines assume, never the course's series itself.
         values = synthetic_values()
@@ -285,15 +309,24 @@ def _series(args: argparse.Namespace) -> Series:
         split = args.split or SYNTHETIC_SPLIT
         season_length = args.season_length or SYNTHETIC_SEASON_LENGTH
     else:
-        values = load_csv(args.data, args.column, args.time_column, args.fill or "refuse")
+        table = read_csv(args.data, args.column, args.time_column, args.fill or "refuse")
+        values = table.values
         name = dataset_name(args.data)
         split = args.split or round(CSV_SPLIT_FRACTION * len(values))
         season_length = args.season_length
+        if table.stamps is not None:
+            found = seasons.infer_frequency(table.stamps)
+            frequency, last = found.name, table.stamps[-1]
+            if season_length is None and found.season_length is not None:
+                season_length, source = found.season_length, "frequency"
+        if season_length is None and 0 < split < len(values):
+            season_length = seasons.season_from_autocorrelation(values[:split])
+            source = "autocorrelation" if season_length > 1 else "default"
     try:
-        baselines.check_season_length(season_length)
+        baselines.check_season_length(season_length or 1)
     except ValueError as e:
         raise CliError(str(e).replace("season_length", "--season-length")) from None
-    return Series(name, values, split, season_length)
+    return Series(name, values, split, season_length or 1, frequency, last, source)
 
 
 def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list[TrainConfig]:
@@ -320,7 +353,13 @@ def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list
             name=args.name,
             **overrides,
         )
-        check_length(len(series.values), resolve(config).window_size, args.horizon, series.split)
+        check_length(
+            len(series.values),
+            resolve(config).window_size,
+            args.horizon,
+            series.split,
+            config.holdout,
+        )
         store.validate_name(config.model_name)
         configs.append(config)
     return configs
@@ -333,6 +372,10 @@ def _disk_full(error: BaseException) -> bool:
     return os.strerror(errno.ENOSPC) in str(error)
 
 
+class ModelFailed(Exception):
+    """One architecture could not be trained on the data; the others go on."""
+
+
 def _train_and_publish(config: TrainConfig, store_path: Path) -> Published:
     import tensorflow as tf
 
@@ -340,6 +383,8 @@ def _train_and_publish(config: TrainConfig, store_path: Path) -> Published:
 
     try:
         return train_and_publish(config, store_path)
+    except DataError as e:
+        raise ModelFailed(str(e)) from None
     except (OSError, tf.errors.OpError) as e:
         if _disk_full(e):
             raise CliError(
@@ -350,29 +395,42 @@ def _train_and_publish(config: TrainConfig, store_path: Path) -> Published:
             raise CliError(f"cannot write {config.model_name} to {store_path}: {e}") from None
         raise
     except TrainingDiverged as e:
-        raise CliError(f"{config.model_name}: {e}", status=1) from None
+        raise ModelFailed(str(e)) from None
 
 
 def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def results_table(results: Sequence[tuple[Published, float]]) -> str:
-    """One row per published version: its scores next to the naive and the best baseline.
+@dataclass
+class Failed:
+    """A requested model that was not published, and why."""
 
-    ``seconds`` is the wall time of the whole version: training, scoring and export.
+    name: str
+    reason: str
+
+
+def results_table(results: Sequence[tuple[Published | Failed, float]]) -> str:
+    """One row per requested model: its scores next to the naive and the best baseline.
+
+    ``seconds`` is the wall time of the whole version: training, scoring and export. A model that
+    failed has dashes and, in a last column, the reason.
     """
     header = ("name", "version", "val MAE", "naive MAE", "best baseline", "its MAE", "seconds")
-    rows = [header]
-    for published, seconds in results:
-        scores = published.metadata.validation.scores
+    rows: list[tuple[str, ...]] = [header]
+    for outcome, seconds in results:
+        if isinstance(outcome, Failed):
+            dashes = ("-",) * (len(header) - 2)
+            rows.append((outcome.name, *dashes, f"{seconds:.1f}", f"failed: {outcome.reason}"))
+            continue
+        scores = outcome.metadata.validation.scores
         naive = scores.get("naive")
         others = {k: s.mae for k, s in scores.items() if k != "model"}
         best = min(others, key=others.__getitem__) if others else None
         rows.append(
             (
-                published.name,
-                str(published.version),
+                outcome.name,
+                str(outcome.version),
                 _cell(scores["model"].mae),
                 _cell(naive.mae if naive else None),
                 best or "-",
@@ -385,8 +443,9 @@ def results_table(results: Sequence[tuple[Published, float]]) -> str:
     return "\n".join(
         "  ".join(
             c.ljust(w) if i in left else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            for i, (c, w) in enumerate(zip(row, widths, strict=False))
         ).rstrip()
+        + "".join(f"  {c}" for c in row[len(header) :])
         for row in rows
     )
 
@@ -410,24 +469,48 @@ def run(args: argparse.Namespace) -> int:
     configs = _configs(args, names, series)
     from training.pipeline import resolve
 
-    results: list[tuple[Published, float]] = []
+    if not args.quiet:
+        print(_series_line(series), flush=True)
+    results: list[tuple[Published | Failed, float]] = []
     try:
         for i, config in enumerate(configs, 1):
             if not args.quiet:
+                hp = resolve(config)
                 print(
                     f"[{i}/{len(configs)}] training {config.model_name}: {config.architecture},"
-                    f" window {resolve(config).window_size}, horizon {config.horizon},"
+                    f" window {hp.window_size} ({hp.window_rule}), horizon {config.horizon},"
                     f" {series.name} split at {series.split} of {len(series.values)}",
                     flush=True,
                 )
             started = time.perf_counter()
-            published = _train_and_publish(config, args.store)
-            results.append((published, time.perf_counter() - started))
+            outcome: Published | Failed
+            try:
+                outcome = _train_and_publish(config, args.store)
+            except ModelFailed as e:
+                _fail(f"{config.model_name}: {e}", SOME_FAILED)
+                outcome = Failed(config.model_name, " ".join(str(e).split()))
+            results.append((outcome, time.perf_counter() - started))
     finally:
         # Whatever happens to a later model, the versions already published are reported.
         if results:
             print(results_table(results), flush=True)
-    return 0
+    failed = sum(isinstance(outcome, Failed) for outcome, _ in results)
+    if failed == 0:
+        return ALL_PUBLISHED
+    return NONE_PUBLISHED if failed == len(results) else SOME_FAILED
+
+
+def _series_line(series: Series) -> str:
+    """What the run learnt about the series: its length, frequency and season."""
+    when = (
+        f", {series.frequency} up to {series.last_timestamp:%Y-%m-%d %H:%M}"
+        if (series.frequency and series.last_timestamp)
+        else ""
+    )
+    return (
+        f"{series.name}: {len(series.values)} values{when}; season {series.season_length}"
+        f" ({series.season_length_source})"
+    )
 
 
 def _fail(message: str, status: int) -> int:
@@ -436,7 +519,7 @@ def _fail(message: str, status: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``forecast-train``; returns the exit status (0, 1 training failed, 2 bad input)."""
+    """Run ``forecast-train``; returns the exit status (see :data:`EXIT_STATUSES`)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return run(build_parser().parse_args(argv))

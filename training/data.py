@@ -6,6 +6,7 @@ import csv
 import hashlib
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 Array = npt.NDArray[np.float64]
+SeasonSource = Literal["given", "frequency", "autocorrelation", "default"]
 
 
 class DataError(ValueError):
@@ -27,6 +29,9 @@ class Series:
     values: Array  # (n,)
     split: int
     season_length: int
+    frequency: str | None = None  # e.g. "monthly", from the time column
+    last_timestamp: datetime | None = None
+    season_length_source: SeasonSource | None = None
 
     @property
     def train(self) -> Array:
@@ -74,16 +79,66 @@ def synthetic(split: int = 1000, season_length: int = 365) -> Series:
     return Series("synthetic", synthetic_values(period=season_length), split, season_length)
 
 
+@dataclass(frozen=True)
+class Table:
+    """A CSV column in time order, with its parsed time stamps when they are dates."""
+
+    values: Array  # (n,)
+    stamps: list[datetime] | None = None
+
+
 def load_csv(
     path: str | Path,
     column: str,
     time_column: str | None = None,
     fill: Literal["refuse", "interpolate"] = "refuse",
 ) -> Array:
-    """Read one numeric column of a CSV file with a header row; shape ``(n,)``.
+    """Read one numeric column of a CSV file with a header row; shape ``(n,)`` (see :func:`read_csv`)."""
+    return read_csv(path, column, time_column, fill).values
 
-    Rows are ordered by ``time_column`` when given (ISO dates and numbers sort as text and as
-    numbers respectively). Missing values are refused unless ``fill="interpolate"``.
+
+def _ordered(
+    rows: list[dict[str, str]], time_column: str
+) -> tuple[list[int], list[datetime] | None]:
+    """Row order by ``time_column``, and the stamps in that order when they are dates.
+
+    Plain numbers (other than four-digit years) sort as numbers and carry no calendar.
+    """
+    from training.seasons import parse_stamp  # it reports with this module's DataError
+
+    keys = [r[time_column].strip() for r in rows]
+    if not all(len(k) == 4 and k.isdigit() for k in keys):
+        try:
+            numeric = [float(k) for k in keys]
+            return sorted(range(len(rows)), key=numeric.__getitem__), None
+        except ValueError:
+            pass
+    stamps = []
+    for i, key in enumerate(keys):
+        try:
+            stamps.append(parse_stamp(key))
+        except DataError as e:
+            raise DataError(f"{e} in column {time_column!r} at data row {i + 1}") from None
+    try:
+        order = sorted(range(len(rows)), key=stamps.__getitem__)
+    except TypeError:
+        raise DataError(
+            f"column {time_column!r} mixes times with and without a time zone"
+        ) from None
+    return order, [stamps[i] for i in order]
+
+
+def read_csv(
+    path: str | Path,
+    column: str,
+    time_column: str | None = None,
+    fill: Literal["refuse", "interpolate"] = "refuse",
+) -> Table:
+    """Read one numeric column of a CSV file with a header row, in time order.
+
+    Rows are ordered by ``time_column`` when given: dates and date-times (ISO 8601, also ``1949``
+    and ``1949-01``) by time, plain numbers as numbers. Missing values are refused unless
+    ``fill="interpolate"``.
     """
     path = Path(path)
     if not path.is_file():
@@ -107,13 +162,9 @@ def load_csv(
     if not rows:
         raise DataError(f"{path.name} has no data rows")
 
+    stamps = None
     if time_column is not None:
-        keys = [r[time_column] for r in rows]
-        try:
-            numeric = [float(k) for k in keys]
-            order = sorted(range(len(rows)), key=numeric.__getitem__)
-        except ValueError:
-            order = sorted(range(len(rows)), key=keys.__getitem__)
+        order, stamps = _ordered(rows, time_column)
         rows = [rows[i] for i in order]
 
     values = np.empty(len(rows))
@@ -147,18 +198,28 @@ def load_csv(
             raise DataError(f"column {column!r} has fewer than 2 values to interpolate from")
         holes = np.isnan(values)
         values[holes] = np.interp(np.flatnonzero(holes), known, values[known])
-    return values
+    return Table(values, stamps)
 
 
-def check_length(n: int, window_size: int, horizon: int, split: int) -> None:
-    """Raise DataError unless a series of ``n`` values leaves training and validation windows."""
+def fit_length(train_length: int, holdout: float) -> int:
+    """Values of the training part left for fitting once the hold-out is carved off its end."""
+    return round(train_length * (1 - holdout))
+
+
+def check_length(n: int, window_size: int, horizon: int, split: int, holdout: float = 0.2) -> None:
+    """Raise DataError unless a series of ``n`` values leaves training and validation windows.
+
+    The training part must hold windows of ``window_size`` + ``horizon`` before its hold-out
+    (the last ``holdout`` of it) and a hold-out window after; the validation part a horizon.
+    """
     if not 0 < split < n:
         raise DataError(f"split {split} must lie inside the series (1..{n - 1})")
-    need = window_size + horizon
-    if split < need + 1:
+    fit = fit_length(split, holdout)
+    if fit < window_size + horizon + 1 or split - fit < horizon + 1:
         raise DataError(
-            f"series too short: the training part has {split} values but window {window_size}"
-            f" + horizon {horizon} needs at least {need + 1}"
+            f"series too short: the training part ({split} values) cannot hold a hold-out of"
+            f" {holdout:.0%} and still fit windows of {window_size} + horizon {horizon}"
+            f" (a window of at most {max(0, fit - horizon - 1)} fits)"
         )
     if n - split < horizon:
         raise DataError(

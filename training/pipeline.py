@@ -43,9 +43,9 @@ from contract.store import (
     read_metadata,
     validate_name,
 )
-from training import plots, windows
+from training import defaults, plots, windows
 from training.architectures import ARCHITECTURES, Architecture
-from training.data import DataError, Series, check_length
+from training.data import DataError, Series, check_length, fit_length
 from training.export import Servable, load, save
 from training.publish import now_utc, publish
 
@@ -96,10 +96,26 @@ def given(value: T | None, default: T) -> T:
 
 
 def resolve(config: TrainConfig) -> Hyperparameters:
-    """The run's hyper-parameters: each option ``config`` leaves unset takes the architecture's."""
-    arch = config.arch
+    """The run's hyper-parameters: each option ``config`` leaves unset takes the architecture's.
+
+    The window, unless given, is sized from the series by :func:`training.defaults.window_size`;
+    DataError when no window fits the series.
+    """
+    arch, series = config.arch, config.series
+    if config.window_size is None:
+        window, rule = defaults.window_size(
+            arch.window_size,
+            arch.season_window,
+            series.season_length,
+            series.split,
+            config.horizon,
+            config.holdout,
+        )
+    else:
+        window, rule = config.window_size, "given"
     return Hyperparameters(
-        window_size=given(config.window_size, arch.window_size),
+        window_size=window,
+        window_rule=rule,
         horizon=config.horizon,
         batch_size=1 if arch.stateful else given(config.batch_size, arch.batch_size),
         optimizer=arch.optimizer,
@@ -153,7 +169,7 @@ def _split_windows(train: Array, arch: Architecture, hp: Hyperparameters) -> _Wi
     steps; those steps get weight 0 so that the hold-out loss scores only values after the fit part.
     """
     window, horizon = hp.window_size, hp.horizon
-    fit_end = round(len(train) * (1 - hp.holdout))
+    fit_end = fit_length(len(train), hp.holdout)
     if fit_end < window + horizon + 1 or len(train) - fit_end < horizon + 1:
         raise DataError(
             f"series too short: the training part ({len(train)} values) cannot hold a hold-out of"
@@ -301,7 +317,7 @@ def train(config: TrainConfig) -> Trained:
     """Fit ``config.architecture`` on the training part, stopping early on its hold-out."""
     arch, series = config.arch, config.series
     hp = resolve(config)
-    check_length(len(series.values), hp.window_size, hp.horizon, series.split)
+    check_length(len(series.values), hp.window_size, hp.horizon, series.split, hp.holdout)
     data = _split_windows(series.train, arch, hp)
     verbose = 0 if not config.verbose else 1 if sys.stdout.isatty() else 2
 
@@ -405,6 +421,9 @@ def train_and_publish(config: TrainConfig, store_path: Path) -> Published:
                 length=len(series.values),
                 sha256=series.sha256(),
                 split=series.split,
+                frequency=series.frequency,
+                last_timestamp=series.last_timestamp,
+                season_length_source=series.season_length_source,
             ),
             hyperparameters=hp,
             epochs=trained.epochs,

@@ -117,7 +117,7 @@ def test_forecast_refuses_a_series_shorter_than_the_window() -> None:
 
 def test_forecast_refuses_an_impossible_season_length() -> None:
     with pytest.raises(InvalidRequest, match="season_length"):
-        forecasting.forecast(MeanOfWindow(4), QUANTILES, np.ones(20), horizon=1, season_length=4)
+        forecasting.forecast(MeanOfWindow(4), QUANTILES, np.ones(20), horizon=1, season_length=0)
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered in divide:RuntimeWarning")

@@ -50,7 +50,7 @@ def _numbers(value: Any) -> list[float]:
 @st.composite
 def seasonal_series(draw: st.DrawFn, max_length: int = 400) -> tuple[np.ndarray, int]:
     """A finite series, realistic or large in magnitude, with a season length it may fit."""
-    season = draw(st.integers(baselines.SMOOTHING_WINDOW // 2 + 1, 60))
+    season = draw(st.integers(baselines.MIN_SEASON_LENGTH, 60))
     length = draw(st.integers(2, max_length))
     scale = draw(st.sampled_from([1.0, 1e3, 1e6, 1e9]))
     values = draw(
@@ -212,7 +212,7 @@ FIELD_VALUES: dict[str, list[str]] = {
     "version": ["0", "-1", "true", "1.5", '""', '"../1"', "[]", "{}"],
     "level": ["[0]", "[100]", "[-5]", '["80"]', "80", "[]", "[NaN]"],
     "baselines": ['"naive"', '["nope"]', "[1]", json.dumps(["naive"] * 6)],
-    "season_length": ["5", '"7"', "7.5", "true", "-12"],
+    "season_length": ["0", '"7"', "7.5", "true", "-12"],
     "actuals": ["[]", "[NaN]", '["1"]', "[1e308]", "1.0"],
     "extra_field": ["1"],
 }  # fmt: skip

@@ -61,11 +61,11 @@ def test_list_prints_one_line_per_architecture(capsys: pytest.CaptureFixture[str
     assert len(lines) == len(ARCHITECTURES)
     for line, arch in zip(lines, ARCHITECTURES.values(), strict=True):
         name, kind, word, window, description = line.split(maxsplit=4)
-        assert (name, kind, word, int(window)) == (
+        assert (name, kind, word, window) == (
             arch.name,
             arch.output,
             "window",
-            arch.window_size,
+            "season" if arch.season_window else str(arch.window_size),
         )
         assert description == arch.description
 
@@ -95,10 +95,12 @@ def test_list_prints_one_line_per_architecture(capsys: pytest.CaptureFixture[str
             ["--arch", "linear", "--split", "1461"],
             "split 1461 must lie inside the series (1..1460)",
         ),
-        (["--arch", "linear", "--window", "1000"], "training part has 1000 values but window 1000"),
-        (["--all", "--window", "999"], "training part has 1000 values but window 999"),
-        (["--arch", "wavenet", "--split", "60"], "training part has 60 values but window 64"),
-        (["--arch", "linear", "--season-length", "5"], "--season-length must be greater than 5"),
+        (
+            ["--arch", "linear", "--window", "1000"],
+            "training part (1000 values) cannot hold a hold-out of 20% and still fit windows of 1000",
+        ),
+        (["--all", "--window", "999"], "(a window of at most 798 fits)"),
+        (["--arch", "wavenet", "--split", "6"], "leaves no window of at least 3 values"),
         (["--arch", "linear", "--column", "y"], "--column applies to --data FILE only"),
         (["--arch", "linear", "--fill", "interpolate"], "--fill applies to --data FILE only"),
         (["--arch", "linear", "--dataset", "other"], "argument --dataset: invalid choice"),
@@ -206,13 +208,6 @@ def test_bad_data_is_one_line_and_status_2(
     assert store.model_names(tmp_path / "s") == []
 
 
-def test_data_without_season_length_is_refused(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    argv = ["--arch", "linear", "--data", str(_write_csv(tmp_path / "a.csv")), "--column", "units"]
-    assert "--data needs --season-length N" in _refused(capsys, argv)
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -263,7 +258,8 @@ def test_a_tiny_csv_run_publishes_and_prints_the_table(
     argv += ["--fill", "interpolate", "--find-lr", "--store", str(root), *TINY]
     assert main(argv) == 0
     out = capsys.readouterr().out.splitlines()
-    assert "[1/1] training my-sales-linear: linear, window 8, horizon 1" in out[0]
+    assert out[0] == "my-sales: 160 values, daily up to 2023-06-09 00:00; season 20 (given)"
+    assert "[1/1] training my-sales-linear: linear, window 8 (given), horizon 1" in out[1]
     header, row = out[-2].split(), out[-1].split()
     assert header == ["name", "version", "val", "MAE", "naive", "MAE", "best", "baseline", "its", "MAE", "seconds"]  # fmt: skip
     assert row[:2] == ["my-sales-linear", "1"]
@@ -373,14 +369,16 @@ def test_disk_full_during_export_is_one_line_and_publishes_nothing(
 
 
 @pytest.mark.slow
-def test_a_diverging_model_is_one_line_and_status_1(
+def test_a_diverging_model_is_one_line_a_row_and_status_3_when_nothing_is_published(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     csv = _write_csv(tmp_path / "d.csv")
     argv = ["--arch", "linear", "--data", str(csv), "--column", "units", "--quiet", *TINY]
-    assert main([*argv, "--learning-rate", "1e38", "--store", str(tmp_path / "s")]) == 1
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith(PREFIX)]
-    assert errors == [
-        f"{PREFIX}d-linear: linear diverged (loss became NaN); lower the learning rate (was 1e+38)"
-    ]
+    assert main([*argv, "--learning-rate", "1e38", "--store", str(tmp_path / "s")]) == 3
+    out, err = capsys.readouterr()
+    errors = [line for line in err.splitlines() if line.startswith(PREFIX)]
+    reason = "linear diverged (loss became NaN); lower the learning rate (was 1e+38)"
+    assert errors == [f"{PREFIX}d-linear: {reason}"]
+    assert out.splitlines()[-1].split()[:3] == ["d-linear", "-", "-"]
+    assert out.splitlines()[-1].endswith(f"failed: {reason}")
     assert store.model_names(tmp_path / "s") == []

@@ -124,11 +124,14 @@ def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_check_length_accepts_the_shortest_series_that_fits() -> None:
-    check_length(n=13, window_size=8, horizon=2, split=11)
-    with pytest.raises(DataError, match="training part has 10 values but window 8 \\+ horizon 2"):
-        check_length(n=13, window_size=8, horizon=2, split=10)
+    # A training part of 14 leaves 11 to fit (window 8 + horizon 2 + 1) and 3 for the hold-out.
+    check_length(n=16, window_size=8, horizon=2, split=14)
+    with pytest.raises(
+        DataError, match="training part \\(13 values\\) cannot hold a hold-out of 20%"
+    ):
+        check_length(n=16, window_size=8, horizon=2, split=13)
     with pytest.raises(DataError, match="validation part has 1 values, fewer than the horizon 2"):
-        check_length(n=12, window_size=8, horizon=2, split=11)
+        check_length(n=15, window_size=8, horizon=2, split=14)
 
 
 @pytest.mark.parametrize("split", [0, 100, 101, -1])
