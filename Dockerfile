@@ -26,11 +26,12 @@ RUN need=""; \
 WORKDIR /srv/forecast
 USER forecast
 
-# Dependencies first, so editing the code does not re-install TensorFlow.
-COPY --chown=forecast:forecast pyproject.toml Makefile README.md ./
+# Dependencies first, so editing the code (or the README) does not re-install TensorFlow.
+COPY --chown=forecast:forecast pyproject.toml Makefile ./
 RUN mkdir -p app contract training \
-    && touch app/__init__.py contract/__init__.py training/__init__.py \
+    && touch README.md app/__init__.py contract/__init__.py training/__init__.py \
     && make PYTHON=python3 EXTRAS="${EXTRAS}" install
+COPY --chown=forecast:forecast README.md ./
 COPY --chown=forecast:forecast app ./app
 COPY --chown=forecast:forecast contract ./contract
 COPY --chown=forecast:forecast training ./training
