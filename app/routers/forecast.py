@@ -42,7 +42,10 @@ def _picture(model: LoadedModel, body: ForecastRequest, settings: Settings) -> b
     result = _compute(model, body, settings)
     title = f"{model.name} version {model.version} ({model.metadata.architecture})"
     actuals = np.asarray(body.actuals, dtype=np.float64) if body.actuals else None
-    return plotting.forecast_png(np.asarray(body.series, dtype=np.float64), result, title, actuals)
+    return plotting.forecast_png(
+        np.asarray(body.series, dtype=np.float64), result, title, actuals,
+        season_length=body.season_length or model.metadata.season_length, baselines=body.baselines,
+    )  # fmt: skip
 
 
 @router.post("")
