@@ -152,10 +152,11 @@ function renderModels() {
   const methods = methodsOf(models);
   const table = element("table", null, "models");
   const head = table.createTHead().insertRow();
-  for (const h of ["model", "version", "state", "labels", "architecture", "window", "season"]) {
-    head.append(element("th", h));
+  for (const h of ["model", "version", "state", "architecture"]) head.append(element("th", h));
+  for (const k of methods) {
+    // A zero-width space after each "_" lets long method names wrap instead of widening the table.
+    head.append(element("th", k === "model" ? "the model" : k.replaceAll("_", "_\u200b"), "num method"));
   }
-  for (const k of methods) head.append(element("th", k === "model" ? "the model" : k, "num"));
   head.append(element("th", ""));
   const body = table.createTBody();
   for (const m of models) {
@@ -165,14 +166,12 @@ function renderModels() {
       row.dataset.version = v.version;
       const meta = v.metadata;
       const isDefault = m.default_version === v.version;
+      const names = [isDefault ? "default" : null, ...v.labels].filter((x) => x);
       row.append(
         element("td", m.name),
-        element("td", `${v.version}${isDefault ? " (default)" : ""}`),
+        element("td", `${v.version}${names.length ? " (" + names.join(", ") + ")" : ""}`),
         element("td", v.state, `state ${v.state.toLowerCase()}`),
-        element("td", v.labels.join(", ")),
-        element("td", meta ? meta.architecture : "–"),
-        element("td", meta ? meta.window_size : "–", "num"),
-        element("td", meta ? meta.season_length : "–", "num"),
+        element("td", meta ? `${meta.architecture}, window ${meta.window_size}, season ${meta.season_length}` : "–"),
       );
       if (v.error) row.cells[2].title = v.error;
       const scores = meta && meta.validation ? meta.validation.scores : {};
