@@ -138,7 +138,7 @@ def _draw_focus(
     for i, (level, interval) in enumerate(levels):
         ax.fill_between(
             future, interval.lower, interval.upper, color=MODEL_COLOR,
-            alpha=0.14 + 0.14 * i, lw=0, label=f"{level}% interval",
+            alpha=0.12 + 0.3 * i / max(1, len(levels) - 1), lw=0, label=f"{level}% interval",
         )  # fmt: skip
     for name, rank in baselines.items():
         best = rank == 0
