@@ -50,6 +50,13 @@ class VersionNotFound(ForecastError):
     code = "version_not_found"
 
 
+class PictureNotFound(ForecastError):
+    """The version exists but its folder holds no such picture."""
+
+    status_code = 404
+    code = "picture_not_found"
+
+
 class LabelNotFound(ForecastError):
     """The model exists but has no such label."""
 

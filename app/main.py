@@ -19,7 +19,7 @@ from app.dependencies import API_KEY_HEADER, require_api_key
 from app.errors import install_error_handlers
 from app.middleware import BodySizeLimit
 from app.registry import ModelRegistry
-from app.routers import forecast, health, metrics, models, tf_serving
+from app.routers import docs, forecast, health, metrics, models, tf_serving, ui
 from app.schemas import limited
 from app.settings import Settings, get_settings
 from app.telemetry import Metrics, MetricsMiddleware
@@ -67,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Serves the time-series models training/ publishes, beside classic baselines.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # app.routers.docs serves /docs with its files from this app
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.registry = None
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(forecast.router(bodies), dependencies=guarded)
     app.include_router(tf_serving.router(bodies), dependencies=guarded)
     app.include_router(metrics.router, dependencies=guarded)
+    app.include_router(docs.router)
+    app.include_router(ui.router)
 
     # Added innermost first: CORS outside everything, then metrics, then the body limit.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -1,60 +1,245 @@
-"""The picture of a forecast: the series, the windowed and horizon forecasts, the baselines."""
+"""The picture of a forecast, drawn to answer two questions: what happens next, and does the
+model beat the baselines.
+
+The main panel shows the recent past and the horizon (how far back comes from the data: see
+:func:`focus_start`), the model's horizon forecast bold inside its interval bands, the actuals as
+points, the model's one-step forecasts over the same past, and the baselines thin and grey. A
+small panel below shows the whole history with the focus span marked, and a text box beside it
+the scores of the model against the best baseline on the same positions.
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Mapping
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from app.forecasting import Array, ForecastResult
+from app.forecasting import MODEL, Array, ForecastResult, Scored
+
+MODEL_COLOR = "C0"
+SERIES_COLOR = "0.15"
+BEST_BASELINE_COLOR = "0.35"
+OTHER_BASELINE_COLORS = ("0.55", "0.65", "0.45", "0.75", "0.5")
+OTHER_BASELINE_STYLES = ((0, (1, 1.5)), "-.", (0, (4, 2)), (0, (6, 1.5, 1, 1.5)), ":")
+SHOWN_SCORES = ("mae", "rmse", "mase")
 
 
-def forecast_png(
-    series: Array, result: ForecastResult, title: str, actuals: Array | None = None
-) -> bytes:
-    """A PNG of ``series`` ``(n,)`` with ``result``'s forecasts, intervals and baselines."""
+def focus_start(n: int, horizon: int, season_length: int | None) -> int:
+    """First position of the main panel for a series of ``n`` values and ``horizon`` steps.
+
+    Three seasons back (the pattern the forecast must continue), but no fewer than four
+    horizons and no more than twelve, so the horizon fills between a thirteenth and a fifth of
+    the panel and stays readable; never before the series starts. Without a season: eight
+    horizons.
+    """
+    wanted = 3 * season_length if season_length else 8 * horizon
+    past = min(max(wanted, 4 * horizon), 12 * horizon)
+    return max(0, n - past)
+
+
+def best_baseline(scored: Scored | None) -> str | None:
+    """The baseline with the lowest MAE on ``scored``'s positions, if any was scored."""
+    if scored is None:
+        return None
+    maes = {
+        name: s["mae"]
+        for name, s in scored.scores.items()
+        if name != MODEL and s["mae"] is not None
+    }
+    return min(maes, key=lambda k: maes[k]) if maes else None
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _score_rows(scored: Scored, names: Iterable[str]) -> list[str]:
+    rows = []
+    for name in names:
+        scores = scored.scores.get(name)
+        if scores is not None:
+            cells = "".join(f"{_number(scores.get(k)):>9}" for k in SHOWN_SCORES)
+            rows.append(f"{name[:26]:<26}{cells}")
+    return rows
+
+
+def _verdict(scored: Scored, baseline: str) -> str:
+    model, other = scored.scores[MODEL]["mae"], scored.scores[baseline]["mae"]
+    if model is None or other is None:
+        return ""
+    if model < other:
+        gain = f" by {100 * (other - model) / other:.1f}%" if other > 0 else ""
+        return f"the model beats {baseline} on MAE{gain}"
+    if model == other:
+        return f"the model ties with {baseline} on MAE"
+    loss = f" by {100 * (model - other) / model:.1f}%" if model > 0 else ""
+    return f"{baseline} beats the model on MAE{loss}"
+
+
+def scores_text(result: ForecastResult) -> str:
+    """The text box: windowed scores of the model and the best baseline, horizon ones if any."""
+    windowed = result.windowed_scores
+    baseline = best_baseline(windowed)
+    if windowed is None or baseline is None:
+        return "No one-step scores: the series is no\nlonger than the model's window."
+    header = f"{'':<26}" + "".join(f"{k.upper():>9}" for k in SHOWN_SCORES)
+    shown = [MODEL, baseline]
+    lines = [
+        f"One step ahead, positions {windowed.start} to {windowed.end - 1}"
+        f" ({windowed.end - windowed.start} values)",
+        "every method scored on the same positions",
+        header,
+        *_score_rows(windowed, shown),
+        _verdict(windowed, baseline),
+    ]
+    horizon = result.horizon_scores
+    if horizon is not None:
+        lines += [
+            "",
+            f"Horizon against the actuals, {horizon.start} to {horizon.end - 1}"
+            f" ({horizon.end - horizon.start} values)",
+            header,
+            *_score_rows(horizon, shown),
+        ]
+        if MODEL in horizon.scores and baseline in horizon.scores:
+            lines.append(_verdict(horizon, baseline))
+    return "\n".join(lines)
+
+
+def _draw_focus(
+    ax: Axes,
+    series: Array,
+    result: ForecastResult,
+    start: int,
+    baselines: Mapping[str, int],
+    actuals: Array | None,
+) -> None:
     n = len(series)
     values = result.model.forecast
     future = np.arange(n, n + len(values))
-    fig = Figure(figsize=(11, 4.5), dpi=100)  # no pyplot: figures stay private to their thread
-    ax = fig.subplots()
-    ax.plot(np.arange(n), series, lw=0.8, color="0.35", label="series", zorder=3)
+    ax.axvspan(n - 0.5, n + len(values) - 0.5, color="0.94", lw=0, zorder=0)
+    ax.plot(np.arange(start, n), series[start:], lw=1.1, color=SERIES_COLOR, label="series")
+
     windowed = result.model.windowed
-    if len(windowed.values):
-        start = windowed.start
+    first = max(start, windowed.start)
+    if first < n:
         ax.plot(
-            np.arange(start, n), windowed.values, lw=1.0, color="C0", label="model, one step ahead"
+            np.arange(first, n),
+            windowed.values[first - windowed.start :],
+            lw=1.0,
+            color=MODEL_COLOR,
+            alpha=0.75,
+            label="model, one step ahead",
         )
-    for i, (level, interval) in enumerate(
-        sorted(result.intervals.items(), key=lambda kv: -float(kv[0]))
-    ):
+    levels = sorted(result.intervals.items(), key=lambda kv: -float(kv[0]))
+    for i, (level, interval) in enumerate(levels):
         ax.fill_between(
-            future, interval.lower, interval.upper, color="C0", alpha=min(0.15 + 0.1 * i, 0.9), lw=0,
-            label=f"{level}% interval",
+            future, interval.lower, interval.upper, color=MODEL_COLOR,
+            alpha=0.12 + 0.3 * i / max(1, len(levels) - 1), lw=0, label=f"{level}% interval",
+        )  # fmt: skip
+    for name, rank in baselines.items():
+        best = rank == 0
+        ax.plot(
+            future, result.baselines[name].forecast,
+            lw=1.3 if best else 0.9,
+            ls="--" if best else OTHER_BASELINE_STYLES[(rank - 1) % len(OTHER_BASELINE_STYLES)],
+            color=BEST_BASELINE_COLOR if best else OTHER_BASELINE_COLORS[(rank - 1) % 5],
+            label=f"best baseline: {name}" if best else name,
         )  # fmt: skip
     ax.plot(
         future,
         values,
-        lw=1.8,
-        color="C0",
-        marker="." if len(values) < 50 else None,
+        lw=2.4,
+        color=MODEL_COLOR,
+        marker="o" if len(values) <= 60 else None,
+        ms=3.5,
         label="model forecast",
+        zorder=4,
     )
-    for i, (name, baseline) in enumerate(result.baselines.items(), start=1):
-        color = f"C{i}"
-        b = baseline.windowed
-        ax.plot(
-            np.arange(b.start, b.start + len(b.values)), b.values, lw=0.5, color=color, alpha=0.5
-        )
-        ax.plot(future, baseline.forecast, lw=1.0, ls="--", color=color, label=name)
     if actuals is not None and len(actuals):
-        ax.plot(future[: len(actuals)], actuals, "k.", ms=4, label="actuals")
+        ax.plot(
+            future[: len(actuals)], actuals, "o", color="k", mfc="white", mew=1.0,
+            ms=5 if len(actuals) <= 60 else 3,
+            label="actuals", zorder=5,
+        )  # fmt: skip
     ax.axvline(n - 0.5, color="k", ls=":", lw=0.8)
-    ax.set_title(title)
+    ax.set_xlim(start - 0.5, n + len(values) - 0.5 + max(1.0, 0.01 * (n - start)))
     ax.set_xlabel("time step")
-    ax.legend(loc="upper left", fontsize="small", ncol=2)
+    ax.grid(alpha=0.25)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize="small", ncol=4, frameon=False)
+
+
+def _draw_overview(ax: Axes, series: Array, result: ForecastResult, start: int) -> None:
+    n = len(series)
+    values = result.model.forecast
+    ax.plot(np.arange(n), series, lw=0.6, color=SERIES_COLOR)
+    ax.plot(np.arange(n, n + len(values)), values, lw=1.2, color=MODEL_COLOR)
+    ax.axvspan(start - 0.5, n + len(values) - 0.5, color=MODEL_COLOR, alpha=0.15, lw=0)
+    ax.set_title(f"whole history, {n} values (shaded: the panel above)", fontsize="small")
+    ax.tick_params(labelsize="x-small")
+    ax.set_yticks([])
+
+
+def forecast_figure(
+    series: Array,
+    result: ForecastResult,
+    title: str,
+    actuals: Array | None = None,
+    *,
+    season_length: int | None = None,
+    baselines: Iterable[str] | None = None,
+) -> Figure:
+    """The figure of ``series`` ``(n,)``, focused on its end and ``result``'s horizon forecast.
+
+    ``baselines``: those whose horizon forecasts are drawn (thin, grey) besides the best one;
+    by default only the best one.
+    """
+    n = len(series)
+    horizon = len(result.model.forecast)
+    start = focus_start(n, horizon, season_length)
+    best = best_baseline(result.windowed_scores)
+    drawn = [best] if best is not None else []
+    drawn += [b for b in (baselines or ()) if b in result.baselines and b not in drawn]
+    ranks = {name: i if best is not None else i + 1 for i, name in enumerate(drawn)}
+
+    fig = Figure(figsize=(11, 6.4), dpi=100)  # no pyplot: figures stay private to their thread
+    grid = fig.add_gridspec(2, 2, height_ratios=(3.2, 1.25), width_ratios=(1.45, 1))
+    main = fig.add_subplot(grid[0, :])
+    _draw_focus(main, series, result, start, ranks, actuals)
+    fig.suptitle(
+        f"{title}: {horizon} step{'s' if horizon != 1 else ''} ahead, last {n - start} values",
+        x=0.01, ha="left",
+    )  # fmt: skip
+    if start > 0:
+        _draw_overview(fig.add_subplot(grid[1, 0]), series, result, start)
+        text_axes = fig.add_subplot(grid[1, 1])
+    else:
+        text_axes = fig.add_subplot(grid[1, :])
+    text_axes.axis("off")
+    text_axes.text(
+        0.0, 1.0, scores_text(result), family="monospace", fontsize=8.2, va="top", ha="left",
+        transform=text_axes.transAxes,
+    )  # fmt: skip
     fig.tight_layout()
+    return fig
+
+
+def forecast_png(
+    series: Array,
+    result: ForecastResult,
+    title: str,
+    actuals: Array | None = None,
+    *,
+    season_length: int | None = None,
+    baselines: Iterable[str] | None = None,
+) -> bytes:
+    """:func:`forecast_figure` as PNG bytes."""
+    fig = forecast_figure(
+        series, result, title, actuals, season_length=season_length, baselines=baselines
+    )
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -4,7 +4,7 @@ Layout (TensorFlow Serving's, so TF Serving itself can serve the same folder)::
 
     <store>/<name>/<version>/saved_model.pb
                              variables/
-                             assets/            plots of the training run
+                             assets/            plots of the training run (validation.png)
                              metadata.json      :class:`contract.metadata.ModelMetadata`
     <store>/<name>/labels.json                  optional: {"stable": 1, "canary": 2}
     <store>/.staging/                           versions being built; never served
@@ -38,6 +38,7 @@ NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 METADATA_FILE = "metadata.json"
 LABELS_FILE = "labels.json"
 ASSETS_DIR = "assets"
+VALIDATION_PICTURE = "validation.png"  # in ASSETS_DIR: the validation forecast, drawn at training
 STAGING_DIR = ".staging"
 
 SERVING_SIGNATURE = "serving_default"

@@ -39,6 +39,7 @@ from contract.store import (
     OUTPUT_KEY,
     SERIES_KEY,
     STEPS_KEY,
+    VALIDATION_PICTURE,
     WINDOWED_SIGNATURE,
     read_metadata,
     validate_name,
@@ -402,7 +403,7 @@ def train_and_publish(config: TrainConfig, store_path: Path) -> Published:
         assets = folder / ASSETS_DIR
         assets.mkdir(exist_ok=True)
         plots.validation_png(
-            assets / "validation.png",
+            assets / VALIDATION_PICTURE,
             series,
             forecast,
             f"{name}: validation MAE {validation.scores['model'].mae:.3f}",

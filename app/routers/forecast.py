@@ -40,7 +40,10 @@ def _picture(model: LoadedModel, body: ForecastRequest) -> bytes:
     result = _compute(model, body, series)
     title = f"{model.name} version {model.version} ({model.metadata.architecture})"
     actuals = np.asarray(body.actuals, dtype=np.float64) if body.actuals else None
-    return plotting.forecast_png(series, result, title, actuals)
+    season = body.season_length or model.metadata.season_length
+    return plotting.forecast_png(
+        series, result, title, actuals, season_length=season, baselines=body.baselines
+    )
 
 
 def router(bodies: Limited) -> APIRouter:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.dependencies import RegistryDep, tag_model
+from app.errors import PictureNotFound
 from app.schemas import ERRORS, ModelList, ModelStatus, VersionStatus
+from contract import store
 
 router = APIRouter(
     prefix="/models", tags=["models"], responses={code: ERRORS[code] for code in (401, 404, 422)}
@@ -50,3 +53,26 @@ async def get_label(
     entry = registry.version_of(name, label)
     tag_model(request, name)
     return VersionStatus.of(registry.model(name), entry)
+
+
+@router.get(
+    "/{name}/versions/{version}/plot",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "the validation picture"}},
+)
+async def get_validation_plot(
+    name: str, version: VersionPath, request: Request, registry: RegistryDep
+) -> Response:
+    """The version's validation forecast as drawn at training time (``assets/validation.png``)."""
+    entry = registry.version_of(name, version)
+    tag_model(request, name)
+    folder = store.version_dir(registry.root, name, entry.version)
+    path = folder / store.ASSETS_DIR / store.VALIDATION_PICTURE
+    try:
+        png = await run_in_threadpool(path.read_bytes)
+    except (FileNotFoundError, NotADirectoryError):
+        raise PictureNotFound(
+            f"version {entry.version} of {name!r} has no validation picture",
+            {"name": name, "version": entry.version},
+        ) from None
+    return Response(png, media_type="image/png")
