@@ -28,6 +28,7 @@ from training.export import save
 # Lines TensorFlow's C++ logging writes to stderr on its own (absl's format), not the CLI's.
 TF_LOG_LINE = re.compile(r"^([EWIF]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl)")
 
+ROOT = Path(__file__).resolve().parents[2]
 RunFull = Callable[[str, str], subprocess.CompletedProcess[str]]
 
 
@@ -45,7 +46,7 @@ def on_full_disk(tmp_path: Path) -> RunFull:
         return subprocess.run(
             [unshare, "-rm", "sh", "-c", f"{mount} && {command}"],
             capture_output=True, text=True, timeout=300, cwd=tmp_path,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)},
         )  # fmt: skip
 
     trial = run("64k", f"df -k {shlex.quote(str(disk))}")
@@ -59,10 +60,10 @@ def on_full_disk(tmp_path: Path) -> RunFull:
 
 PUBLISH_ON_FULL_DISK = textwrap.dedent(
     """
-    import hashlib, json, shutil, sys
+    import hashlib, json, sys
     from pathlib import Path
-    from contract import store
     from contract.metadata import ModelMetadata
+    from tests.support import copy_of
     from training.publish import publish
 
     source, root, kept_meta = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -71,15 +72,7 @@ PUBLISH_ON_FULL_DISK = textwrap.dedent(
         (folder / "saved_model.pb").write_bytes(b"small")
         return ModelMetadata.model_validate_json(kept_meta)
 
-    def copy_of_source(folder):
-        for item in sorted(source.iterdir()):
-            if item.name == store.METADATA_FILE:
-                continue
-            if item.is_dir():
-                shutil.copytree(item, folder / item.name)
-            else:
-                shutil.copy2(item, folder / item.name)
-        return store.read_metadata(source)
+    copy_of_source = copy_of(source)
 
     def snapshot():
         return {
