@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from contract import baselines, store
+from contract import baselines, references, store
 from training.data import DataError, SeasonSource, Series, check_length, read_csv, synthetic_values
 
 if TYPE_CHECKING:
@@ -189,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--find-lr", action="store_true", help="choose the learning rate by the course's sweep"
     )
     fit.add_argument("--seed", type=int, help="random seed (default: TrainConfig's)")
+    fit.add_argument(
+        "--no-references",
+        action="store_true",
+        help=(
+            "skip the statistical references (AutoETS and AutoARIMA fitted on the training part"
+            " and scored beside each model); a season above 24 can make AutoARIMA take minutes"
+        ),
+    )
 
     out = parser.add_argument_group("output")
     out.add_argument(
@@ -349,6 +357,7 @@ def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list
             series,
             horizon=args.horizon,
             find_lr=args.find_lr,
+            references=not args.no_references,
             verbose=not args.quiet,
             name=args.name,
             **overrides,
@@ -411,12 +420,23 @@ class Failed:
 
 
 def results_table(results: Sequence[tuple[Published | Failed, float]]) -> str:
-    """One row per requested model: its scores next to the naive and the best baseline.
+    """One row per requested model: its scores next to the naive, the best baseline and the
+    statistical references (AutoETS, AutoARIMA: "-" when skipped or not fitted).
 
     ``seconds`` is the wall time of the whole version: training, scoring and export. A model that
     failed has dashes and, in a last column, the reason.
     """
-    header = ("name", "version", "val MAE", "naive MAE", "best baseline", "its MAE", "seconds")
+    header = (
+        "name",
+        "version",
+        "val MAE",
+        "naive MAE",
+        "best baseline",
+        "its MAE",
+        "AutoETS",
+        "AutoARIMA",
+        "seconds",
+    )
     rows: list[tuple[str, ...]] = [header]
     for outcome, seconds in results:
         if isinstance(outcome, Failed):
@@ -425,7 +445,8 @@ def results_table(results: Sequence[tuple[Published | Failed, float]]) -> str:
             continue
         scores = outcome.metadata.validation.scores
         naive = scores.get("naive")
-        others = {k: s.mae for k, s in scores.items() if k != "model"}
+        others = {k: s.mae for k, s in scores.items() if k in baselines.NAMES}
+        ets, arima = (scores.get(name) for name in references.NAMES)
         best = min(others, key=others.__getitem__) if others else None
         rows.append(
             (
@@ -435,6 +456,8 @@ def results_table(results: Sequence[tuple[Published | Failed, float]]) -> str:
                 _cell(naive.mae if naive else None),
                 best or "-",
                 _cell(others[best] if best else None),
+                _cell(ets.mae if ets else None),
+                _cell(arima.mae if arima else None),
                 f"{seconds:.1f}",
             )
         )

@@ -35,7 +35,7 @@ def test_sixty_monthly_values_train_every_default_architecture(
     assert main([*argv, "--store", str(root)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "sales: 60 values, monthly up to 1954-12-01 00:00; season 12 (frequency)"
-    windows = {}
+    windows, refs = {}, []
     for arch in DEFAULT_ARCHITECTURES:
         name = f"sales-{arch}".replace("_", "-")
         assert store.versions(root, name) == [1]
@@ -47,6 +47,18 @@ def test_sixty_monthly_values_train_every_default_architecture(
         assert meta.hyperparameters.window_rule is not None
         windows[arch] = meta.window_size
         assert "seasonal_naive" in meta.validation.scores
+        # The statistical references, fitted once on the same training part, beside each model.
+        references = meta.validation.references
+        assert set(references) == {"auto_ets", "auto_arima"}
+        assert all(r.error is None and r.season_length == 12 for r in references.values())
+        assert references["auto_arima"].model.endswith("[12]")
+        assert set(references) <= set(meta.validation.scores)
+        refs.append({k: meta.validation.scores[k].mae for k in references})
+    # Every model's row shows the same reference scores as its metadata.
+    assert all(r == refs[0] for r in refs)
+    header, *rows = out[-1 - len(DEFAULT_ARCHITECTURES) :]
+    assert header.split()[-3:] == ["AutoETS", "AutoARIMA", "seconds"]
+    assert [float(row.split()[6]) for row in rows] == [round(refs[0]["auto_ets"], 3)] * len(rows)
     # linear sees a season and a margin; the others their own window, capped at 38 / 2.
     assert windows == {"wavenet": 19, "conv_lstm": 19, "lstm": 19, "linear": 13}
 
