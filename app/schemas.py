@@ -7,6 +7,7 @@ client or a documentation build can use it alone. The service's configured limit
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
@@ -19,6 +20,7 @@ from app.forecasting import Windowed as WindowedArrays
 from contract.baselines import MIN_SEASON_LENGTH
 from contract.baselines import NAMES as BASELINE_NAMES
 from contract.metadata import ModelMetadata, Scores
+from contract.selection import Choice, best_by_dataset
 from contract.store import NAME_PATTERN
 
 if TYPE_CHECKING:
@@ -183,11 +185,49 @@ class ModelStatus(BaseModel):
         )
 
 
+class BestVersion(BaseModel):
+    """The AVAILABLE version with the lowest validation MAE among those trained on one dataset.
+
+    Versions compare only when trained on the same values split at the same index, so that they
+    were scored on the same validation positions (:mod:`contract.selection`).
+    """
+
+    dataset: str
+    sha256: str
+    split: int
+    model: str
+    version: int
+    validation_mae: float
+    candidates: int = Field(description="the AVAILABLE versions of this dataset compared")
+
+    @classmethod
+    def of(cls, choice: Choice) -> Self:
+        return cls(**dataclasses.asdict(choice))
+
+
 class ModelList(BaseModel):
-    """Every model in the store."""
+    """Every model in the store, and the best version for each dataset by validation."""
 
     models: list[ModelStatus]
+    best: list[BestVersion] = Field(
+        default_factory=list,
+        description="per dataset (name, sha256, split), the lowest validation MAE: pick by this",
+    )
     store_error: str | None = Field(None, description="why the store could not be read, if so")
+
+    @classmethod
+    def of(cls, models: list[ModelEntry], store_error: str | None) -> Self:
+        available = [
+            (m.name, v.version, v.metadata)
+            for m in models
+            for v in m.versions.values()
+            if v.state is VersionState.AVAILABLE and v.metadata is not None
+        ]
+        return cls(
+            models=[ModelStatus.of(m) for m in models],
+            best=[BestVersion.of(c) for c in best_by_dataset(available)],
+            store_error=store_error,
+        )
 
 
 # ---- forecast ----

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from contract import baselines, references, store
+from contract.selection import best_by_dataset
 from training.data import DataError, SeasonSource, Series, check_length, read_csv, synthetic_values
 
 if TYPE_CHECKING:
@@ -208,7 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--name", help='model name, only with one architecture (default: "<dataset>-<arch>")'
     )
-    out.add_argument("--quiet", action="store_true", help="no progress output, only the table")
+    out.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress output, only the table and the best version",
+    )
     return parser
 
 
@@ -517,10 +522,31 @@ def run(args: argparse.Namespace) -> int:
         # Whatever happens to a later model, the versions already published are reported.
         if results:
             print(results_table(results), flush=True)
+    if any(not isinstance(outcome, Failed) for outcome, _ in results):
+        print(best_line(args.store, series), flush=True)
     failed = sum(isinstance(outcome, Failed) for outcome, _ in results)
     if failed == 0:
         return ALL_PUBLISHED
     return NONE_PUBLISHED if failed == len(results) else SOME_FAILED
+
+
+def best_line(root: Path, series: Series) -> str:
+    """The store's best version for ``series`` by validation MAE (:mod:`contract.selection`)."""
+    versions = []
+    for name in store.model_names(root):
+        for version in store.versions(root, name):
+            try:
+                meta = store.read_metadata(store.version_dir(root, name, version))
+            except store.StoreError:
+                continue  # a broken version is the server's to report, not a candidate
+            d = meta.dataset
+            if (d.name, d.sha256, d.split) == (series.name, series.sha256(), series.split):
+                versions.append((name, version, meta))
+    (choice,) = best_by_dataset(versions)
+    return (
+        f"best on {series.name} by validation MAE: {choice.model} version {choice.version}"
+        f" ({choice.validation_mae:.3f}, of {choice.candidates} versions in {root})"
+    )
 
 
 def _series_line(series: Series) -> str:

@@ -56,7 +56,8 @@ def test_sixty_monthly_values_train_every_default_architecture(
         refs.append({k: meta.validation.scores[k].mae for k in references})
     # Every model's row shows the same reference scores as its metadata.
     assert all(r == refs[0] for r in refs)
-    header, *rows = out[-1 - len(DEFAULT_ARCHITECTURES) :]
+    header, *rows = out[-2 - len(DEFAULT_ARCHITECTURES) : -1]
+    assert out[-1].startswith("best on sales by validation MAE: sales-")
     assert header.split()[-3:] == ["AutoETS", "AutoARIMA", "seconds"]
     assert [float(row.split()[6]) for row in rows] == [round(refs[0]["auto_ets"], 3)] * len(rows)
     # linear sees a season and a margin; the others their own window, capped at 38 / 2.
@@ -91,7 +92,7 @@ def test_one_failed_architecture_leaves_the_others_published_and_exits_1(
     assert line.startswith(f"{PREFIX}sales-linear: linear")
     reason = line.split(": ", 3)[3]
     assert "diverged (loss became NaN); lower the learning rate (was 1e+38)" in reason
-    rows = {line.split()[0]: line for line in out.splitlines()[-2:]}
+    rows = {line.split()[0]: line for line in out.splitlines()[-3:-1]}
     assert rows["sales-linear"].split()[1:3] == ["-", "-"]
     assert rows["sales-linear"].endswith(f"failed: {reason}")
     assert rows["sales-dense"].split()[1] == "1"
