@@ -20,6 +20,7 @@ from app.forecasting import Windowed as WindowedArrays
 from contract.baselines import MIN_SEASON_LENGTH
 from contract.baselines import NAMES as BASELINE_NAMES
 from contract.metadata import ModelMetadata, Scores
+from contract.references import NAMES as REFERENCE_NAMES
 from contract.selection import Choice, best_by_dataset
 from contract.store import NAME_PATTERN
 
@@ -58,7 +59,7 @@ Label = Annotated[
 if TYPE_CHECKING:
     BaselineName = str
 else:
-    BaselineName = Literal[BASELINE_NAMES]
+    BaselineName = Literal[BASELINE_NAMES + REFERENCE_NAMES]
 Level = Annotated[float, Field(gt=0, lt=100, description="a prediction-interval level in percent")]
 Probability = Annotated[float, Field(gt=0, lt=1, description="a probability, e.g. 0.9")]
 
@@ -248,8 +249,12 @@ class ForecastRequest(Strict):
     horizon: int = Field(1, ge=1, description=HORIZON_DOC)
     baselines: list[BaselineName] | None = Field(
         None,
-        max_length=len(BASELINE_NAMES),
-        description="baselines to compare with; default: every one the series is long enough for",
+        max_length=len(BASELINE_NAMES) + len(REFERENCE_NAMES),
+        description=(
+            "baselines to compare with; default: every classic one the series is long enough"
+            " for. auto_ets and auto_arima (statsforecast) only when named: fitted on the first"
+            " half of the series at least, and every method is then scored after it"
+        ),
     )
     season_length: int | None = Field(
         None,

@@ -52,12 +52,20 @@ class Fitted:
     season_length: int
     fit_values: int
     seconds: float
+    forecast: Array  # the next ``horizon`` values after the series, from the same fit
 
 
-def season_used(name: str, season_length: int, fit_length: int) -> int:
-    """The season ``name`` is fitted with: the series' when the rule above allows it, else 1."""
+def season_used(
+    name: str, season_length: int, fit_length: int, max_season: int | None = None
+) -> int:
+    """The season ``name`` is fitted with: the series' when the rule above allows it, else 1.
+
+    ``max_season`` lowers the limit further (the service keeps per-request fits quick with it).
+    """
     m = season_length
     limit = ETS_MAX_SEASON if name == "auto_ets" else ARIMA_MAX_SEASON
+    if max_season is not None:
+        limit = min(limit, max_season)
     return m if 2 <= m <= limit and fit_length >= 3 * m else 1
 
 
@@ -80,8 +88,18 @@ def _describe(name: str, model: Any) -> str:
     return f"ARIMA({p},{d},{q}){seasonal}"
 
 
-def windowed(name: str, series: npt.ArrayLike, start: int, season_length: int) -> Fitted:
-    """Fit ``name`` on ``series[:start]``, then forecast each of ``series[start:]`` one step ahead."""
+def windowed(
+    name: str,
+    series: npt.ArrayLike,
+    start: int,
+    season_length: int,
+    horizon: int = 0,
+    max_season: int | None = None,
+) -> Fitted:
+    """Fit ``name`` on ``series[:start]``, then forecast each of ``series[start:]`` one step ahead.
+
+    With ``horizon``, the same fit also forecasts that many values after the series' end.
+    """
     x = np.asarray(series, dtype=np.float64)
     if not MIN_FIT <= start <= len(x):
         raise ReferenceError(
@@ -89,7 +107,7 @@ def windowed(name: str, series: npt.ArrayLike, start: int, season_length: int) -
             if start < MIN_FIT
             else f"{name}: the fit part ({start}) is longer than the series ({len(x)})"
         )
-    season = season_used(name, season_length, start)
+    season = season_used(name, season_length, start, max_season)
     fit = x[:start]
     if name == "auto_arima" and season > 1:
         fit = fit[-max(ARIMA_SEASONS_FITTED * season, ARIMA_MIN_FIT) :]
@@ -102,9 +120,14 @@ def windowed(name: str, series: npt.ArrayLike, start: int, season_length: int) -
                 [model.forward(y=x[:t], h=1)["mean"][0] for t in range(start, len(x))],
                 dtype=np.float64,
             )
-    except (ValueError, np.linalg.LinAlgError, ZeroDivisionError) as e:
+            ahead = (
+                np.asarray(model.forward(y=x, h=horizon)["mean"], dtype=np.float64)
+                if horizon
+                else np.empty(0)
+            )
+    except Exception as e:  # statsforecast raises bare Exception too ("no model able to be fitted")
         raise ReferenceError(f"{name} could not be fitted: {e}") from None
-    if not np.isfinite(values).all():
+    if not (np.isfinite(values).all() and np.isfinite(ahead).all()):
         raise ReferenceError(f"{name} gave non-finite forecasts on this series")
     return Fitted(
         name,
@@ -114,4 +137,5 @@ def windowed(name: str, series: npt.ArrayLike, start: int, season_length: int) -
         season,
         len(fit),
         round(time.perf_counter() - started, 3),
+        ahead,
     )
