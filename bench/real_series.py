@@ -21,8 +21,8 @@ downloaded: pmdarima's loaders read files inside the package (``load_gasoline`` 
 left out).
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python bench/real_series.py                 # all eight; writes the results table
-    .venv/bin/python bench/real_series.py lynx austres    # a subset, printed only
+    .venv/bin/python -m bench.real_series                 # all eight; writes the results table
+    .venv/bin/python -m bench.real_series lynx austres    # a subset, printed only
 """
 
 from __future__ import annotations
@@ -126,11 +126,11 @@ def train(name: str, x: np.ndarray, spec: Spec, root: Path, work: Path) -> tuple
     fit = x[: int(len(x) * 0.8)]
     csv = work / f"{name}.csv"
     if spec.start is None:
-        csv.write_text("y\n" + "".join(f"{v!r}\n" for v in fit), encoding="utf-8")
+        csv.write_text("y\n" + "".join(f"{float(v)!r}\n" for v in fit), encoding="utf-8")
         argv = ["--data", str(csv), "--column", "y"]
     else:
         rows = zip(stamps(spec, len(fit)), fit, strict=True)
-        csv.write_text("ds,y\n" + "".join(f"{t},{v!r}\n" for t, v in rows), encoding="utf-8")
+        csv.write_text("ds,y\n" + "".join(f"{t},{float(v)!r}\n" for t, v in rows), encoding="utf-8")
         argv = ["--data", str(csv), "--column", "y", "--time-column", "ds"]
     started = time.perf_counter()
     default_set = [a for arch in DEFAULT_ARCHITECTURES for a in ("--arch", arch)]
