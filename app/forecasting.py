@@ -216,7 +216,7 @@ def baseline_forecasts(
 class ReferenceLimits:
     """How far per-request AutoETS and AutoARIMA fits may go (the service's settings)."""
 
-    max_length: int = 5000
+    max_length: int = 2000
     max_season: int = 12
 
 

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     )
     max_horizon: int = Field(1000, ge=1, description="most steps a forecast may look ahead")
     reference_max_length: int = Field(
-        5000,
+        2000,
         ge=1,
         description=(
             "longest series /forecast fits the auto_ets and auto_arima baselines on (their"
