@@ -115,6 +115,9 @@ class Hyperparameters(BaseModel):
     window_rule: str | None = Field(
         None, description="how the window was chosen (training.defaults), or that it was given"
     )
+    epochs_rule: str | None = Field(
+        None, description="how max_epochs was chosen (training.defaults), or that it was given"
+    )
 
 
 class ModelMetadata(BaseModel):

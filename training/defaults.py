@@ -15,6 +15,11 @@ receptive field of 64, and 30 for the recurrent and convolutional ones. Here the
 
 On the course's series (fit part 800 of 1,000) the cap is 400, so all of today's windows stand.
 An explicit ``--window`` is not capped; it only has to fit (:func:`training.data.check_length`).
+
+The most epochs follow the same course: each architecture's epoch count was set for a fit part
+of 800 values, so a longer fit part gets proportionally fewer epochs (the same number of
+gradient steps: 500 epochs on 800 values, 194 on 2,064), and a shorter one the course's count.
+Early stopping still ends most runs sooner. An explicit ``--epochs`` wins.
 """
 
 from __future__ import annotations
@@ -25,6 +30,16 @@ from training.data import DataError, fit_length
 
 MIN_WINDOW = 3
 SEASON_MARGIN = 1.1
+COURSE_FIT_LENGTH = 800  # the course's 1,000 training values less their 20% hold-out
+
+
+def max_epochs(own: int, train_length: int, holdout: float = 0.2) -> tuple[int, str]:
+    """The architecture's own epochs, scaled down on a fit part longer than the course's."""
+    fit = fit_length(train_length, holdout)
+    if fit <= COURSE_FIT_LENGTH:
+        return own, f"the architecture's own: {own}"
+    scaled = max(1, math.ceil(own * COURSE_FIT_LENGTH / fit))
+    return scaled, f"the architecture's {own} x {COURSE_FIT_LENGTH} / {fit} fit values: {scaled}"
 
 
 def max_window(train_length: int, horizon: int, holdout: float) -> int:

@@ -116,6 +116,10 @@ def resolve(config: TrainConfig) -> Hyperparameters:
         )
     else:
         window, rule = config.window_size, "given"
+    if config.epochs is None:
+        epochs, epochs_rule = defaults.max_epochs(arch.epochs, series.split, config.holdout)
+    else:
+        epochs, epochs_rule = config.epochs, "given"
     return Hyperparameters(
         window_size=window,
         window_rule=rule,
@@ -123,7 +127,8 @@ def resolve(config: TrainConfig) -> Hyperparameters:
         batch_size=1 if arch.stateful else given(config.batch_size, arch.batch_size),
         optimizer=arch.optimizer,
         learning_rate=given(config.learning_rate, arch.learning_rate),
-        max_epochs=given(config.epochs, arch.epochs),
+        max_epochs=epochs,
+        epochs_rule=epochs_rule,
         patience=given(config.patience, arch.patience),
         holdout=config.holdout,
         refit=given(config.refit, arch.refit),

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from contract import baselines
+from contract import baselines, references
 from tests.app.support import TestClient, error_of
 from tests.support import WINDOW
 
@@ -211,7 +211,7 @@ FIELD_VALUES: dict[str, list[str]] = {
     "model": ["123", '""', '"UPPER"', '"../linear"', '"a/b"', "null", "[]", '"%2e%2e"'],
     "version": ["0", "-1", "true", "1.5", '""', '"../1"', "[]", "{}"],
     "level": ["[0]", "[100]", "[-5]", '["80"]', "80", "[]", "[NaN]"],
-    "baselines": ['"naive"', '["nope"]', "[1]", json.dumps(["naive"] * 6)],
+    "baselines": ['"naive"', '["nope"]', "[1]", json.dumps(["naive"] * (len(baselines.NAMES) + len(references.NAMES) + 1))],
     "season_length": ["0", '"7"', "7.5", "true", "-12"],
     "actuals": ["[]", "[NaN]", '["1"]', "[1e308]", "1.0"],
     "extra_field": ["1"],

@@ -106,3 +106,18 @@ def test_the_rule_says_why_and_refuses_a_training_part_with_no_window() -> None:
     assert (window, why.split(", ")[1]) == (19, "capped at half the fit part (38 values): 19")
     with pytest.raises(DataError, match="leaves no window of at least 3"):
         defaults.window_size(30, False, 1, 6)
+
+
+@pytest.mark.parametrize(
+    ("train", "expected"),
+    [
+        (1000, 500),  # the course's fit part (800): its own epochs
+        (48, 500),  # shorter: its own epochs too; early stopping decides
+        (2580, 194),  # half-hourly taylor's training part: the course's gradient steps
+        (100_000, 5),
+    ],
+)
+def test_most_epochs_keep_the_course_s_gradient_steps(train: int, expected: int) -> None:
+    epochs, why = defaults.max_epochs(500, train)
+    assert epochs == expected
+    assert why.endswith(f": {expected}")
