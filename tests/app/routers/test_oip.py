@@ -130,114 +130,72 @@ def test_infer_equals_forecast(shared_client: TestClient, series: np.ndarray) ->
     np.testing.assert_allclose(r.json()["outputs"][0]["data"], forecast, rtol=1e-5, atol=1e-3)
 
 
-WINDOW_1 = [1.0] * WINDOW
+ONES = {"name": "window", "shape": [1, WINDOW], "datatype": "FP32", "data": [1.0] * WINDOW}
+STEPS_2 = {"name": "steps", "shape": [1], "datatype": "INT32", "data": [2]}
 
 
 @pytest.mark.parametrize(
     ("path", "body", "status", "words"),
     [
-        ("/v2/models/nope/infer", None, 404, "no model named 'nope'"),
-        ("/v2/models/linear/versions/9/infer", None, 404, "no version 9"),
+        ("/v2/models/nope/infer", {}, 404, "no model named 'nope'"),
+        ("/v2/models/linear/versions/9/infer", {}, 404, "no version 9"),
         (
             "/v2/models/linear/infer",
-            {"inputs": [{"name": "x", "shape": [1, WINDOW], "datatype": "FP32", "data": WINDOW_1}]},
+            {"inputs": [{**ONES, "name": "x"}]},
             400,
-            'the inputs are "window"',
+            'inputs are "window"',
         ),
+        ("/v2/models/linear/infer", {"inputs": [ONES, ONES]}, 400, "each once"),
         (
             "/v2/models/linear/infer",
-            {
-                "inputs": [
-                    {"name": "window", "shape": [1, 15], "datatype": "FP32", "data": [1.0] * 15}
-                ]
-            },
+            {"inputs": [{**ONES, "shape": [1, 15], "data": [1.0] * 15}]},
             400,
             f"takes [batch, {WINDOW}]",
         ),
         (
             "/v2/models/linear/infer",
-            {
-                "inputs": [
-                    {"name": "window", "shape": [2, WINDOW], "datatype": "FP32", "data": WINDOW_1}
-                ]
-            },
+            {"inputs": [{**ONES, "shape": [2, WINDOW]}]},
             400,
             f"needs {2 * WINDOW}",
         ),
         (
             "/v2/models/linear/infer",
-            {
-                "inputs": [
-                    {"name": "window", "shape": [1, WINDOW], "datatype": "FP64", "data": WINDOW_1}
-                ]
-            },
+            {"inputs": [{**ONES, "datatype": "FP64"}]},
             400,
             "must be FP32",
         ),
         (
             "/v2/models/linear/infer",
-            {
-                "inputs": [
-                    {"name": "window", "shape": [1, WINDOW], "datatype": "FP32", "data": WINDOW_1},
-                    {"name": "steps", "shape": [1], "datatype": "INT32", "data": [2.5]},
-                ]
-            },
+            {"inputs": [ONES, {**STEPS_2, "data": [2.5]}]},
             400,
             "holding an integer from 1 to 1000",
         ),
         (
             "/v2/models/linear/infer",
-            {
-                "parameters": {"steps": 2},
-                "inputs": [
-                    {"name": "window", "shape": [1, WINDOW], "datatype": "FP32", "data": WINDOW_1},
-                    {"name": "steps", "shape": [1], "datatype": "INT32", "data": [2]},
-                ],
-            },
+            {"parameters": {"steps": 2}, "inputs": [ONES, STEPS_2]},
             400,
             "not both",
         ),
         (
             "/v2/models/linear/infer",
-            {
-                "parameters": {"steps": 1001},
-                "inputs": [
-                    {"name": "window", "shape": [1, WINDOW], "datatype": "FP32", "data": WINDOW_1}
-                ],
-            },
+            {"parameters": {"steps": 1001}},
             400,
             "body.parameters.steps: Input should be less than or equal to 1000",
         ),
         (
             "/v2/models/linear/infer",
-            {
-                "outputs": [{"name": "scores"}],
-                "inputs": [
-                    {"name": "window", "shape": [1, WINDOW], "datatype": "FP32", "data": WINDOW_1}
-                ],
-            },
+            {"outputs": [{"name": "scores"}]},
             400,
-            'the only output is "forecast"',
+            'only output is "forecast"',
         ),
-        (
-            "/v2/models/linear/infer",
-            {
-                "model_name": "gru",
-                "inputs": [
-                    {"name": "window", "shape": [1, WINDOW], "datatype": "FP32", "data": WINDOW_1}
-                ],
-            },
-            400,
-            "is not the path's 'linear'",
-        ),
+        ("/v2/models/linear/infer", {"model_name": "gru"}, 400, "is not the path's 'linear'"),
         ("/v2/models/linear/infer", {"inputs": []}, 400, "body.inputs"),
     ],
 )
 def test_infer_errors_have_the_protocols_shape(
-    shared_client: TestClient, path: str, body: dict[str, Any] | None, status: int, words: str
+    shared_client: TestClient, path: str, body: dict[str, Any], status: int, words: str
 ) -> None:
-    window = {"name": "window", "shape": [1, WINDOW], "datatype": "FP32", "data": WINDOW_1}
-    r = shared_client.post(path, json=body or {"inputs": [window]})
+    r = shared_client.post(path, json={"inputs": [ONES], **body})
     assert r.status_code == status, r.text
     assert set(r.json()) == {"error"} and isinstance(r.json()["error"], str)
     assert words in r.json()["error"]
