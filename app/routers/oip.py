@@ -78,6 +78,12 @@ def _metadata(
     )
 
 
+def _flat(tensor: OIPInput) -> np.ndarray:
+    """The tensor's values, row-major, whether ``data`` came flat or nested (even ragged)."""
+    rows = [r if isinstance(r, list) else [r] for r in tensor.data]
+    return np.asarray([v for row in rows for v in row], dtype=np.float64)
+
+
 def _window(model: LoadedModel, tensor: OIPInput, max_instances: int) -> np.ndarray:
     """The ``window`` input as ``(batch, window_size)`` float64, checked against the model."""
     if tensor.datatype != "FP32":
@@ -93,7 +99,7 @@ def _window(model: LoadedModel, tensor: OIPInput, max_instances: int) -> np.ndar
             f'input "{INPUT_KEY}" holds {shape[0]} windows, more than max_instances'
             f" ({max_instances})"
         )
-    values = np.asarray(tensor.data, dtype=np.float64).reshape(-1)
+    values = _flat(tensor)
     if values.size != shape[0] * size:
         raise InvalidRequest(
             f'input "{INPUT_KEY}" has {values.size} values but its shape {shape} needs'
@@ -109,7 +115,7 @@ def _steps(body: OIPInferRequest, tensor: OIPInput | None, max_horizon: int) -> 
         return given
     if given is not None:
         raise InvalidRequest(f'give "{STEPS_KEY}" once: as a parameter or as an input, not both')
-    values = np.asarray(tensor.data, dtype=np.float64).reshape(-1)
+    values = _flat(tensor)
     if (
         tensor.datatype != "INT32"
         or tensor.shape != [1]

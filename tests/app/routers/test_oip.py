@@ -160,6 +160,12 @@ STEPS_2 = {"name": "steps", "shape": [1], "datatype": "INT32", "data": [2]}
         ),
         (
             "/v2/models/linear/infer",
+            {"inputs": [{**ONES, "shape": [2, WINDOW], "data": [[1.0] * WINDOW, [1.0]]}]},
+            400,
+            f"has {WINDOW + 1} values but its shape [2, {WINDOW}] needs {2 * WINDOW}",
+        ),
+        (
+            "/v2/models/linear/infer",
             {"inputs": [{**ONES, "datatype": "FP64"}]},
             400,
             "must be FP32",
