@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from app.errors import InvalidRequest, NonFiniteResult, SeriesTooShort
 from contract import baselines as baseline_methods
-from contract import metrics
+from contract import metrics, references
 from contract.metadata import ResidualQuantiles
 
 Array = npt.NDArray[np.float64]
@@ -212,6 +212,45 @@ def baseline_forecasts(
     return out
 
 
+@dataclass(frozen=True)
+class ReferenceLimits:
+    """How far per-request AutoETS and AutoARIMA fits may go (the service's settings)."""
+
+    max_length: int = 5000
+    max_season: int = 12
+
+
+def reference_forecasts(
+    series: Array,
+    names: Sequence[str],
+    start: int,
+    horizon: int,
+    season_length: int,
+    limits: ReferenceLimits,
+) -> dict[str, MethodForecast]:
+    """AutoETS and AutoARIMA fitted once on ``series[:start]`` (:mod:`contract.references`).
+
+    Each forecasts ``series[start:]`` one step ahead from the values before each position, and
+    the ``horizon`` values after the series from the same fit.
+    """
+    if names and len(series) > limits.max_length:
+        raise InvalidRequest(
+            f"the series has {len(series)} values; {' and '.join(names)} are fitted on series of"
+            f" at most {limits.max_length} (setting FORECAST_REFERENCE_MAX_LENGTH)",
+            {"length": len(series), "max_length": limits.max_length},
+        )
+    out = {}
+    for name in names:
+        try:
+            fitted = references.windowed(
+                name, series, start, season_length, horizon, limits.max_season
+            )
+        except references.ReferenceError as e:
+            raise InvalidRequest(str(e), {"baseline": name, "fit_values": start}) from None
+        out[name] = MethodForecast(fitted.forecast, Windowed(start, fitted.values))
+    return out
+
+
 def score_windowed(series: Array, windowed: Mapping[str, Windowed]) -> Scored | None:
     """Score every method on the positions all of them cover; None when there are none."""
     start = max(w.start for w in windowed.values())
@@ -286,11 +325,14 @@ def forecast(
     levels: Sequence[float] = (),
     probabilities: Sequence[float] = (),
     actuals: Array | None = None,
+    reference_limits: ReferenceLimits = ReferenceLimits(),
 ) -> ForecastResult:
     """The model's and the baselines' forecasts, intervals and scores for ``series`` ``(n,)``.
 
-    ``baselines`` None takes every baseline the series is long enough for; naming one it is too
-    short for raises :class:`SeriesTooShort`. The model is called twice whatever the series'
+    ``baselines`` None takes every classic baseline the series is long enough for; naming one it
+    is too short for raises :class:`SeriesTooShort`. ``auto_ets`` and ``auto_arima`` are only
+    fitted when named: on the first half of the series at least, and on everything before the
+    first position the others cover; every method is then scored from there on. The model is called twice whatever the series'
     length: once for every window's one-step forecast and once for the horizon.
     """
     n, w = len(series), model.window_size
@@ -305,9 +347,11 @@ def forecast(
     except ValueError as e:
         raise InvalidRequest(str(e), {"season_length": season_length}) from None
     if baselines is None:
-        names = baseline_methods.available(n, season_length)
+        names, fitted = baseline_methods.available(n, season_length), []
     else:
-        names = list(dict.fromkeys(baselines))
+        requested = list(dict.fromkeys(baselines))
+        names = [b for b in requested if b not in references.NAMES]
+        fitted = [b for b in requested if b in references.NAMES]
         check_baselines(names, n, season_length)
 
     windowed = windowed_forecast(model, series)
@@ -315,6 +359,11 @@ def forecast(
     intervals = prediction_intervals(ahead, quantiles, levels)
     by_probability = forecast_quantiles(ahead, quantiles, probabilities)
     others = baseline_forecasts(series, names, horizon, season_length)
+    if fitted:
+        start = max(windowed.start, n // 2, *(b.windowed.start for b in others.values()))
+        others |= reference_forecasts(
+            series, fitted, start, horizon, season_length, reference_limits
+        )
 
     windowed_scores = score_windowed(
         series, {MODEL: windowed, **{name: b.windowed for name, b in others.items()}}

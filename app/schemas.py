@@ -7,6 +7,7 @@ client or a documentation build can use it alone. The service's configured limit
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
@@ -19,6 +20,8 @@ from app.forecasting import Windowed as WindowedArrays
 from contract.baselines import MIN_SEASON_LENGTH
 from contract.baselines import NAMES as BASELINE_NAMES
 from contract.metadata import ModelMetadata, Scores
+from contract.references import NAMES as REFERENCE_NAMES
+from contract.selection import Choice, best_by_dataset
 from contract.store import NAME_PATTERN
 
 if TYPE_CHECKING:
@@ -56,7 +59,7 @@ Label = Annotated[
 if TYPE_CHECKING:
     BaselineName = str
 else:
-    BaselineName = Literal[BASELINE_NAMES]
+    BaselineName = Literal[BASELINE_NAMES + REFERENCE_NAMES]
 Level = Annotated[float, Field(gt=0, lt=100, description="a prediction-interval level in percent")]
 Probability = Annotated[float, Field(gt=0, lt=1, description="a probability, e.g. 0.9")]
 
@@ -183,11 +186,49 @@ class ModelStatus(BaseModel):
         )
 
 
+class BestVersion(BaseModel):
+    """The AVAILABLE version with the lowest validation MAE among those trained on one dataset.
+
+    Versions compare only when trained on the same values split at the same index, so that they
+    were scored on the same validation positions (:mod:`contract.selection`).
+    """
+
+    dataset: str
+    sha256: str
+    split: int
+    model: str
+    version: int
+    validation_mae: float
+    candidates: int = Field(description="the AVAILABLE versions of this dataset compared")
+
+    @classmethod
+    def of(cls, choice: Choice) -> Self:
+        return cls(**dataclasses.asdict(choice))
+
+
 class ModelList(BaseModel):
-    """Every model in the store."""
+    """Every model in the store, and the best version for each dataset by validation."""
 
     models: list[ModelStatus]
+    best: list[BestVersion] = Field(
+        default_factory=list,
+        description="per dataset (name, sha256, split), the lowest validation MAE: pick by this",
+    )
     store_error: str | None = Field(None, description="why the store could not be read, if so")
+
+    @classmethod
+    def of(cls, models: list[ModelEntry], store_error: str | None) -> Self:
+        available = [
+            (m.name, v.version, v.metadata)
+            for m in models
+            for v in m.versions.values()
+            if v.state is VersionState.AVAILABLE and v.metadata is not None
+        ]
+        return cls(
+            models=[ModelStatus.of(m) for m in models],
+            best=[BestVersion.of(c) for c in best_by_dataset(available)],
+            store_error=store_error,
+        )
 
 
 # ---- forecast ----
@@ -208,8 +249,12 @@ class ForecastRequest(Strict):
     horizon: int = Field(1, ge=1, description=HORIZON_DOC)
     baselines: list[BaselineName] | None = Field(
         None,
-        max_length=len(BASELINE_NAMES),
-        description="baselines to compare with; default: every one the series is long enough for",
+        max_length=len(BASELINE_NAMES) + len(REFERENCE_NAMES),
+        description=(
+            "baselines to compare with; default: every classic one the series is long enough"
+            " for. auto_ets and auto_arima (statsforecast) only when named: fitted on the first"
+            " half of the series at least, and every method is then scored after it"
+        ),
     )
     season_length: int | None = Field(
         None,

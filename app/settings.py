@@ -31,6 +31,19 @@ class Settings(BaseSettings):
         100_000, ge=1, description="most values a request's series may hold"
     )
     max_horizon: int = Field(1000, ge=1, description="most steps a forecast may look ahead")
+    reference_max_length: int = Field(
+        5000,
+        ge=1,
+        description=(
+            "longest series /forecast fits the auto_ets and auto_arima baselines on (their"
+            " one-step forecasts cost grows with the square of the length)"
+        ),
+    )
+    reference_max_season: int = Field(
+        12,
+        ge=1,
+        description="longest season /forecast fits auto_ets and auto_arima with; above it, none",
+    )
     max_instances: int = Field(
         100_000, ge=1, description="most windows one TF-Serving :predict request may hold"
     )

@@ -46,6 +46,20 @@ class DatasetInfo(BaseModel):
     )
 
 
+class ReferenceFit(BaseModel):
+    """A statistical reference fitted on the training part (:mod:`contract.references`)."""
+
+    model: str | None = Field(
+        description='what was chosen, e.g. "ARIMA(1,1,0)(0,1,0)[12]"; None when it failed'
+    )
+    season_length: int = Field(description="the season it was fitted with (1: none)")
+    fit_values: int = Field(
+        ge=0, description="how many of the last training values it was fitted on"
+    )
+    seconds: float = Field(ge=0, description="fit and one-step forecasts over the validation part")
+    error: str | None = Field(None, description="why it could not be fitted")
+
+
 class Validation(BaseModel):
     """One-step-ahead scores of the model and every baseline on the same validation positions.
 
@@ -55,7 +69,13 @@ class Validation(BaseModel):
 
     start: int = Field(description="first scored index of the series")
     end: int = Field(description="one past the last scored index")
-    scores: dict[str, Scores] = Field(description='"model" and one entry per baseline')
+    scores: dict[str, Scores] = Field(
+        description='"model", one entry per baseline and per statistical reference'
+    )
+    references: dict[str, ReferenceFit] = Field(
+        default_factory=dict,
+        description="AutoETS and AutoARIMA fitted on the training part: what each chose",
+    )
 
 
 class ResidualQuantiles(BaseModel):

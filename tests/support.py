@@ -28,7 +28,12 @@ def train_tiny(root: Path, architecture: str, name: str | None = None, **config:
     """Train ``architecture`` for an epoch on :func:`tiny_series`; publish it; its version."""
     from training.pipeline import TrainConfig, train_and_publish
 
-    defaults: dict[str, Any] = {"window_size": WINDOW, "epochs": 1, "verbose": False}
+    defaults: dict[str, Any] = {
+        "window_size": WINDOW,
+        "epochs": 1,
+        "verbose": False,
+        "references": False,  # tests/training/test_references.py fits them
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras' and TensorFlow's own notices while training
         published = train_and_publish(

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from contract import baselines, store
+from contract import baselines, references, store
+from contract.selection import best_by_dataset
 from training.data import DataError, SeasonSource, Series, check_length, read_csv, synthetic_values
 
 if TYPE_CHECKING:
@@ -189,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--find-lr", action="store_true", help="choose the learning rate by the course's sweep"
     )
     fit.add_argument("--seed", type=int, help="random seed (default: TrainConfig's)")
+    fit.add_argument(
+        "--no-references",
+        action="store_true",
+        help=(
+            "skip the statistical references (AutoETS and AutoARIMA fitted on the training part"
+            " and scored beside each model); a season above 24 can make AutoARIMA take minutes"
+        ),
+    )
 
     out = parser.add_argument_group("output")
     out.add_argument(
@@ -200,7 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--name", help='model name, only with one architecture (default: "<dataset>-<arch>")'
     )
-    out.add_argument("--quiet", action="store_true", help="no progress output, only the table")
+    out.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress output, only the table and the best version",
+    )
     return parser
 
 
@@ -349,6 +362,7 @@ def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list
             series,
             horizon=args.horizon,
             find_lr=args.find_lr,
+            references=not args.no_references,
             verbose=not args.quiet,
             name=args.name,
             **overrides,
@@ -411,12 +425,23 @@ class Failed:
 
 
 def results_table(results: Sequence[tuple[Published | Failed, float]]) -> str:
-    """One row per requested model: its scores next to the naive and the best baseline.
+    """One row per requested model: its scores next to the naive, the best baseline and the
+    statistical references (AutoETS, AutoARIMA: "-" when skipped or not fitted).
 
     ``seconds`` is the wall time of the whole version: training, scoring and export. A model that
     failed has dashes and, in a last column, the reason.
     """
-    header = ("name", "version", "val MAE", "naive MAE", "best baseline", "its MAE", "seconds")
+    header = (
+        "name",
+        "version",
+        "val MAE",
+        "naive MAE",
+        "best baseline",
+        "its MAE",
+        "AutoETS",
+        "AutoARIMA",
+        "seconds",
+    )
     rows: list[tuple[str, ...]] = [header]
     for outcome, seconds in results:
         if isinstance(outcome, Failed):
@@ -425,7 +450,8 @@ def results_table(results: Sequence[tuple[Published | Failed, float]]) -> str:
             continue
         scores = outcome.metadata.validation.scores
         naive = scores.get("naive")
-        others = {k: s.mae for k, s in scores.items() if k != "model"}
+        others = {k: s.mae for k, s in scores.items() if k in baselines.NAMES}
+        ets, arima = (scores.get(name) for name in references.NAMES)
         best = min(others, key=others.__getitem__) if others else None
         rows.append(
             (
@@ -435,6 +461,8 @@ def results_table(results: Sequence[tuple[Published | Failed, float]]) -> str:
                 _cell(naive.mae if naive else None),
                 best or "-",
                 _cell(others[best] if best else None),
+                _cell(ets.mae if ets else None),
+                _cell(arima.mae if arima else None),
                 f"{seconds:.1f}",
             )
         )
@@ -494,10 +522,31 @@ def run(args: argparse.Namespace) -> int:
         # Whatever happens to a later model, the versions already published are reported.
         if results:
             print(results_table(results), flush=True)
+    if any(not isinstance(outcome, Failed) for outcome, _ in results):
+        print(best_line(args.store, series), flush=True)
     failed = sum(isinstance(outcome, Failed) for outcome, _ in results)
     if failed == 0:
         return ALL_PUBLISHED
     return NONE_PUBLISHED if failed == len(results) else SOME_FAILED
+
+
+def best_line(root: Path, series: Series) -> str:
+    """The store's best version for ``series`` by validation MAE (:mod:`contract.selection`)."""
+    versions = []
+    for name in store.model_names(root):
+        for version in store.versions(root, name):
+            try:
+                meta = store.read_metadata(store.version_dir(root, name, version))
+            except store.StoreError:
+                continue  # a broken version is the server's to report, not a candidate
+            d = meta.dataset
+            if (d.name, d.sha256, d.split) == (series.name, series.sha256(), series.split):
+                versions.append((name, version, meta))
+    (choice,) = best_by_dataset(versions)
+    return (
+        f"best on {series.name} by validation MAE: {choice.model} version {choice.version}"
+        f" ({choice.validation_mae:.3f}, of {choice.candidates} versions in {root})"
+    )
 
 
 def _series_line(series: Series) -> str:

@@ -22,12 +22,13 @@ import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
 
-from contract import baselines, metrics
+from contract import baselines, metrics, references
 from contract.metadata import (
     QUANTILE_LEVELS,
     DatasetInfo,
     Hyperparameters,
     ModelMetadata,
+    ReferenceFit,
     ResidualQuantiles,
     Scores,
     Validation,
@@ -81,6 +82,7 @@ class TrainConfig:
     find_lr: bool = False
     verbose: bool = True
     name: str | None = None
+    references: bool = True  # fit AutoETS and AutoARIMA beside it (contract.references)
 
     @property
     def arch(self) -> Architecture:
@@ -354,13 +356,51 @@ def train(config: TrainConfig) -> Trained:
     return Trained(servable, hp, epochs, seconds, history, sweep)
 
 
-def validate(saved: tf.Module, series: Series) -> tuple[Validation, ResidualQuantiles, Array]:
+_FITTED_REFERENCES: dict[
+    tuple[str, int, int], tuple[dict[str, Scores], dict[str, ReferenceFit]]
+] = {}
+
+
+def score_references(series: Series) -> tuple[dict[str, Scores], dict[str, ReferenceFit]]:
+    """AutoETS and AutoARIMA fitted on the training part, scored one step ahead on the rest.
+
+    Fitted once per series, split and season in a process, however many architectures are
+    trained on it. A reference that cannot be fitted has no score and says why.
+    """
+    key = (series.sha256(), series.split, series.season_length)
+    if key not in _FITTED_REFERENCES:
+        x, split, m = series.values, series.split, series.season_length
+        scale = metrics.naive_scale(series.train)
+        scores, fits = {}, {}
+        for name in references.NAMES:
+            try:
+                fitted = references.windowed(name, x, split, m)
+            except references.ReferenceError as e:
+                season = references.season_used(name, m, split)
+                fits[name] = ReferenceFit(
+                    model=None, season_length=season, fit_values=0, seconds=0.0, error=str(e)
+                )
+                continue
+            scores[name] = Scores(**metrics.score(x[split:], fitted.values, scale))
+            fits[name] = ReferenceFit(
+                model=fitted.description,
+                season_length=fitted.season_length,
+                fit_values=fitted.fit_values,
+                seconds=fitted.seconds,
+            )
+        _FITTED_REFERENCES[key] = (scores, fits)
+    return _FITTED_REFERENCES[key]
+
+
+def validate(
+    saved: tf.Module, series: Series, with_references: bool = True
+) -> tuple[Validation, ResidualQuantiles, Array]:
     """Score a saved model and every baseline one step ahead over ``series[split:]``.
 
     The model's one-step forecasts come from one call of the SavedModel's ``windowed``
     signature over the whole series, as ``POST /forecast`` makes it; its multi-step residuals
     (quantiles 1..30 steps ahead, behind the prediction intervals) from the ``forecast``
-    signature. Also returns the one-step forecasts of ``series[split:]``, shape ``(n - split,)``.
+    signature. ``with_references`` adds AutoETS's and AutoARIMA's scores on the same positions. Also returns the one-step forecasts of ``series[split:]``, shape ``(n - split,)``.
     """
     x, split, m = series.values, series.split, series.season_length
     whole = saved.signatures[WINDOWED_SIGNATURE](**{SERIES_KEY: tf.constant(x[None], tf.float32)})
@@ -374,6 +414,10 @@ def validate(saved: tf.Module, series: Series) -> tuple[Validation, ResidualQuan
         start, values = baselines.windowed(name, x, m)
         if start <= split:
             scores[name] = Scores(**metrics.score(actual, values[split - start :], scale))
+    fits: dict[str, ReferenceFit] = {}
+    if with_references:
+        reference_scores, fits = score_references(series)
+        scores.update(reference_scores)
 
     steps = min(QUANTILE_STEPS, len(actual))
     origins = np.arange(split, len(x) - steps + 1)
@@ -387,7 +431,8 @@ def validate(saved: tf.Module, series: Series) -> tuple[Validation, ResidualQuan
     levels = list(QUANTILE_LEVELS)
     by_step = np.quantile(residuals, levels, axis=0).T  # (steps, levels)
     quantiles = ResidualQuantiles(levels=levels, by_step=by_step.tolist(), count=len(origins))
-    return Validation(start=split, end=len(x), scores=scores), quantiles, forecast
+    validation = Validation(start=split, end=len(x), scores=scores, references=fits)
+    return validation, quantiles, forecast
 
 
 def train_and_publish(config: TrainConfig, store_path: Path) -> Published:
@@ -399,7 +444,7 @@ def train_and_publish(config: TrainConfig, store_path: Path) -> Published:
 
     def build(folder: Path) -> ModelMetadata:
         save(trained.servable, folder)
-        validation, quantiles, forecast = validate(load(folder), series)
+        validation, quantiles, forecast = validate(load(folder), series, config.references)
         assets = folder / ASSETS_DIR
         assets.mkdir(exist_ok=True)
         plots.validation_png(

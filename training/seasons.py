@@ -36,7 +36,9 @@ FIXED_STEPS: tuple[tuple[str, timedelta, int], ...] = (
 MONTH_STEPS: dict[int, tuple[str, int | None]] = {
     1: ("monthly", 12),
     3: ("quarterly", 4),
-    12: ("yearly", 1),
+    # A year has no calendar season; a cycle in yearly values (lynx's ~10 years) is the
+    # autocorrelation's to find.
+    12: ("yearly", None),
 }
 _YEAR = re.compile(r"\d{4}")
 _YEAR_MONTH = re.compile(r"\d{4}-\d{2}")
@@ -46,7 +48,7 @@ _YEAR_MONTH = re.compile(r"\d{4}-\d{2}")
 class Frequency:
     """The step between consecutive stamps, and the season that step usually has.
 
-    ``season_length`` 1 means none (yearly values); None that the step names no usual season.
+    ``season_length`` None: the step names no usual season (yearly values, "every 2 days").
     """
 
     name: str

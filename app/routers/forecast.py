@@ -7,14 +7,17 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app import forecasting, plotting
-from app.dependencies import RegistryDep, resolve_model
-from app.forecasting import Array, ForecastResult
+from app.dependencies import RegistryDep, SettingsDep, resolve_model
+from app.forecasting import Array, ForecastResult, ReferenceLimits
 from app.routing import accepts
 from app.schemas import ERRORS, ForecastRequest, ForecastResponse, Limited
 from app.servable import LoadedModel
+from app.settings import Settings
 
 
-def _compute(model: LoadedModel, body: ForecastRequest, series: Array) -> ForecastResult:
+def _compute(
+    model: LoadedModel, body: ForecastRequest, series: Array, settings: Settings
+) -> ForecastResult:
     return forecasting.forecast(
         model,
         model.metadata.residual_quantiles,
@@ -25,19 +28,22 @@ def _compute(model: LoadedModel, body: ForecastRequest, series: Array) -> Foreca
         levels=body.level or (),
         probabilities=body.quantiles or (),
         actuals=np.asarray(body.actuals, dtype=np.float64) if body.actuals else None,
+        reference_limits=ReferenceLimits(
+            settings.reference_max_length, settings.reference_max_season
+        ),
     )
 
 
-def _answer(model: LoadedModel, body: ForecastRequest) -> ForecastResponse:
-    result = _compute(model, body, np.asarray(body.series, dtype=np.float64))
+def _answer(model: LoadedModel, body: ForecastRequest, settings: Settings) -> ForecastResponse:
+    result = _compute(model, body, np.asarray(body.series, dtype=np.float64), settings)
     return ForecastResponse.of(
         model, result, intervals=body.level is not None, quantiles=body.quantiles is not None
     )
 
 
-def _picture(model: LoadedModel, body: ForecastRequest) -> bytes:
+def _picture(model: LoadedModel, body: ForecastRequest, settings: Settings) -> bytes:
     series = np.asarray(body.series, dtype=np.float64)
-    result = _compute(model, body, series)
+    result = _compute(model, body, series, settings)
     title = f"{model.name} version {model.version} ({model.metadata.architecture})"
     actuals = np.asarray(body.actuals, dtype=np.float64) if body.actuals else None
     season = body.season_length or model.metadata.season_length
@@ -57,11 +63,11 @@ def router(bodies: Limited) -> APIRouter:
     @routes.post("")
     @accepts(bodies.forecast)
     async def forecast(
-        body: ForecastRequest, request: Request, registry: RegistryDep
+        body: ForecastRequest, request: Request, registry: RegistryDep, settings: SettingsDep
     ) -> ForecastResponse:
         """Forecast ``horizon`` steps and every window of the series, beside the baselines, scored."""
         model = resolve_model(request, registry, body.model, body.version)
-        return await run_in_threadpool(_answer, model, body)
+        return await run_in_threadpool(_answer, model, body, settings)
 
     @routes.post(
         "/plot",
@@ -70,11 +76,11 @@ def router(bodies: Limited) -> APIRouter:
     )
     @accepts(bodies.forecast)
     async def forecast_plot(
-        body: ForecastRequest, request: Request, registry: RegistryDep
+        body: ForecastRequest, request: Request, registry: RegistryDep, settings: SettingsDep
     ) -> Response:
         """The same forecast as ``POST /forecast``, drawn: series, windowed, horizon, baselines."""
         model = resolve_model(request, registry, body.model, body.version)
-        png = await run_in_threadpool(_picture, model, body)
+        png = await run_in_threadpool(_picture, model, body, settings)
         return Response(png, media_type="image/png")
 
     return routes

@@ -21,10 +21,8 @@ VersionPath = Annotated[int, Path(ge=1, description="a version number")]
 
 @router.get("")
 async def list_models(registry: RegistryDep) -> ModelList:
-    """Every model with every version: state, error, labels and metadata."""
-    return ModelList(
-        models=[ModelStatus.of(m) for m in registry.models()], store_error=registry.store_error
-    )
+    """Every model with every version: state, error, labels and metadata; the best per dataset."""
+    return ModelList.of(registry.models(), registry.store_error)
 
 
 @router.get("/{name}")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from contract import store
+from contract import baselines, store
 from training import pipeline
 from training.architectures import ARCHITECTURES
 from training.cli import DEFAULT_ARCHITECTURES, dataset_name, main
@@ -260,16 +260,22 @@ def test_a_tiny_csv_run_publishes_and_prints_the_table(
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "my-sales: 160 values, daily up to 2023-06-09 00:00; season 20 (given)"
     assert "[1/1] training my-sales-linear: linear, window 8 (given), horizon 1" in out[1]
-    header, row = out[-2].split(), out[-1].split()
-    assert header == ["name", "version", "val", "MAE", "naive", "MAE", "best", "baseline", "its", "MAE", "seconds"]  # fmt: skip
+    header, row, chosen = out[-3].split(), out[-2].split(), out[-1]
+    assert header == ["name", "version", "val", "MAE", "naive", "MAE", "best", "baseline", "its", "MAE", "AutoETS", "AutoARIMA", "seconds"]  # fmt: skip
     assert row[:2] == ["my-sales-linear", "1"]
 
     meta = store.read_metadata(store.version_dir(root, "my-sales-linear", 1))
     scores = meta.validation.scores
-    best = min((k for k in scores if k != "model"), key=lambda k: scores[k].mae)
+    best = min((k for k in scores if k in baselines.NAMES), key=lambda k: scores[k].mae)
     assert float(row[2]) == pytest.approx(scores["model"].mae, abs=5e-4)
     assert float(row[3]) == pytest.approx(scores["naive"].mae, abs=5e-4)
     assert (row[4], float(row[5])) == (best, pytest.approx(scores[best].mae, abs=5e-4))
+    assert float(row[6]) == pytest.approx(scores["auto_ets"].mae, abs=5e-4)
+    assert float(row[7]) == pytest.approx(scores["auto_arima"].mae, abs=5e-4)
+    assert chosen == (
+        f"best on my-sales by validation MAE: my-sales-linear version 1"
+        f" ({scores['model'].mae:.3f}, of 1 versions in {root})"
+    )
     values = load_csv(csv, "units", "date", "interpolate")
     expected = Series("my-sales", values, round(0.8 * LENGTH), SEASON)
     assert meta.dataset.sha256 == expected.sha256()
@@ -282,8 +288,9 @@ def test_a_tiny_csv_run_publishes_and_prints_the_table(
     argv += ["--name", "mine", "--quiet", "--store", str(root), *TINY]
     assert main(argv) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2
+    assert len(out) == 3  # --quiet: the table and the best version only
     assert out[1].split()[:2] == ["mine", "1"]
+    assert out[2].startswith("best on my-sales by validation MAE: mine version 1 ")
     assert store.model_names(root) == ["mine", "my-sales-linear"]
     assert store.versions(root, "my-sales-linear") == [1]
 
@@ -314,7 +321,7 @@ def test_defaults_if_empty_trains_the_default_set_with_progress(
         f"d-{a}".replace("_", "-") for a in DEFAULT_ARCHITECTURES
     ]
     assert [line.split()[0] for line in started] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
-    assert [line.split()[0] for line in out[-4:]] == [
+    assert [line.split()[0] for line in out[-5:-1]] == [
         line.split()[2].rstrip(":") for line in started
     ]
     assert all(

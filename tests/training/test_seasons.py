@@ -35,7 +35,7 @@ def _every(start: str, step: timedelta, n: int = 5) -> list[datetime]:
         ),
         (_stamps(["1949-01", "1949-02", "1949-03"]), "monthly", 12),
         (_stamps(["2023-10-01", "2024-01-01", "2024-04-01"]), "quarterly", 4),
-        (_stamps(["1949", "1950", "1951"]), "yearly", 1),
+        (_stamps(["1949", "1950", "1951"]), "yearly", None),
         (_every("2024-01-01", timedelta(days=2)), "every 2 days", None),
     ],
 )

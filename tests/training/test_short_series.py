@@ -35,7 +35,7 @@ def test_sixty_monthly_values_train_every_default_architecture(
     assert main([*argv, "--store", str(root)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "sales: 60 values, monthly up to 1954-12-01 00:00; season 12 (frequency)"
-    windows = {}
+    windows, refs = {}, []
     for arch in DEFAULT_ARCHITECTURES:
         name = f"sales-{arch}".replace("_", "-")
         assert store.versions(root, name) == [1]
@@ -47,6 +47,19 @@ def test_sixty_monthly_values_train_every_default_architecture(
         assert meta.hyperparameters.window_rule is not None
         windows[arch] = meta.window_size
         assert "seasonal_naive" in meta.validation.scores
+        # The statistical references, fitted once on the same training part, beside each model.
+        references = meta.validation.references
+        assert set(references) == {"auto_ets", "auto_arima"}
+        assert all(r.error is None and r.season_length == 12 for r in references.values())
+        assert references["auto_arima"].model.endswith("[12]")
+        assert set(references) <= set(meta.validation.scores)
+        refs.append({k: meta.validation.scores[k].mae for k in references})
+    # Every model's row shows the same reference scores as its metadata.
+    assert all(r == refs[0] for r in refs)
+    header, *rows = out[-2 - len(DEFAULT_ARCHITECTURES) : -1]
+    assert out[-1].startswith("best on sales by validation MAE: sales-")
+    assert header.split()[-3:] == ["AutoETS", "AutoARIMA", "seconds"]
+    assert [float(row.split()[6]) for row in rows] == [round(refs[0]["auto_ets"], 3)] * len(rows)
     # linear sees a season and a margin; the others their own window, capped at 38 / 2.
     assert windows == {"wavenet": 19, "conv_lstm": 19, "lstm": 19, "linear": 13}
 
@@ -79,7 +92,7 @@ def test_one_failed_architecture_leaves_the_others_published_and_exits_1(
     assert line.startswith(f"{PREFIX}sales-linear: linear")
     reason = line.split(": ", 3)[3]
     assert "diverged (loss became NaN); lower the learning rate (was 1e+38)" in reason
-    rows = {line.split()[0]: line for line in out.splitlines()[-2:]}
+    rows = {line.split()[0]: line for line in out.splitlines()[-3:-1]}
     assert rows["sales-linear"].split()[1:3] == ["-", "-"]
     assert rows["sales-linear"].endswith(f"failed: {reason}")
     assert rows["sales-dense"].split()[1] == "1"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from contract import baselines, metrics
+from contract import baselines, metrics, references
 from contract import store as store_format
 from contract.metadata import ModelMetadata
 from tests.app.support import TestClient, error_of, metric_value, running
@@ -401,3 +401,47 @@ def test_quantiles_outside_0_1_are_refused(shared_client: TestClient, bad: list[
         "/forecast", json={"model": "linear", "series": [1.0] * 20, "quantiles": bad}
     )
     assert r.status_code == 422 and "quantiles" in error_of(r)["message"]
+
+
+# ---- statistical references as opt-in baselines ----
+
+
+def test_auto_ets_and_auto_arima_are_fitted_on_the_first_half_and_scored_after_it(
+    shared_client: TestClient, series: np.ndarray
+) -> None:
+    x = series[:200]
+    body = {"model": "linear", "series": x.tolist(), "horizon": 5}
+    body["baselines"] = ["naive", "auto_ets", "auto_arima"]
+    r = shared_client.post("/forecast", json={**body, "season_length": 10})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert list(answer["baselines"]) == ["naive", "auto_ets", "auto_arima"]
+    scored = answer["metrics"]["windowed"]
+    assert (scored["start"], scored["end"]) == (100, 200)  # half the series, then every method
+    scale = metrics.naive_scale(x[:100])
+    for name in ("auto_ets", "auto_arima"):
+        # The same fit as contract.references makes on the values before the scored part.
+        fitted = references.windowed(name, x, 100, 10, horizon=5, max_season=12)
+        got = answer["baselines"][name]
+        assert got["windowed"]["start"] == 100
+        np.testing.assert_allclose(got["windowed"]["values"], fitted.values, rtol=1e-6)
+        np.testing.assert_allclose(got["forecast"], fitted.forecast, rtol=1e-6)
+        want = metrics.score(x[100:], fitted.values, scale)["mae"]
+        assert scored["scores"][name]["mae"] == pytest.approx(want)
+    model_mae = metrics.score(
+        x[100:], np.asarray(answer["windowed"]["values"])[100 - WINDOW :], scale
+    )["mae"]
+    assert scored["scores"]["model"]["mae"] == pytest.approx(model_mae, rel=1e-5)
+    # Never fitted unless named.
+    default = shared_client.post("/forecast", json={"model": "linear", "series": x.tolist()})
+    assert not {"auto_ets", "auto_arima"} & set(default.json()["baselines"])
+
+
+def test_references_refuse_a_series_longer_than_the_setting(store: Path) -> None:
+    with running(store, reference_max_length=100) as client:
+        body = {"model": "linear", "series": [float(i % 7) for i in range(101)]}
+        r = client.post("/forecast", json={**body, "baselines": ["auto_arima"]})
+    assert r.status_code == 422
+    error = error_of(r)
+    assert error["code"] == "invalid_request"
+    assert "at most 100 (setting FORECAST_REFERENCE_MAX_LENGTH)" in error["message"]

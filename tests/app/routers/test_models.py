@@ -39,6 +39,21 @@ def test_models_lists_every_version_with_state_labels_and_metadata(
     assert meta == json.loads(written.model_dump_json())
 
 
+def test_models_names_the_best_version_per_dataset_by_validation_mae(
+    shared_client: TestClient,
+) -> None:
+    body = shared_client.get("/models").json()
+    maes = {
+        (m["name"], v["version"]): v["metadata"]["validation"]["scores"]["model"]["mae"]
+        for m in body["models"]
+        for v in m["versions"]
+    }
+    (best,) = body["best"]  # every version here was trained on the same tiny series
+    assert (best["dataset"], best["split"], best["candidates"]) == ("tiny", 300, 4)
+    chosen = (best["model"], best["version"])
+    assert maes[chosen] == best["validation_mae"] == min(maes.values())
+
+
 def test_one_model(shared_client: TestClient) -> None:
     r = shared_client.get("/models/gru")
     assert r.status_code == 200
