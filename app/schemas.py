@@ -446,8 +446,10 @@ class TFServingVersionStatus(BaseModel):
 
 
 class TFServingModelStatus(BaseModel):
-    """TF Serving's ``GET /v1/models/{name}`` body."""
+    """TF Serving's ``GET /v1/models/{name}`` body, with KServe v1's ``name`` and ``ready`` beside."""
 
+    name: str = Field(description="KServe v1: the model's name")
+    ready: bool = Field(description="KServe v1: a version asked for (or any) is AVAILABLE")
     model_version_status: list[TFServingVersionStatus]
 
 
@@ -549,4 +551,208 @@ def limited(settings: Settings) -> Limited:
             ),
             inputs=(Annotated[list[list[FiniteFloat]], windows] | columns | None, None),
         ),
+    )
+
+
+# ---- serving protocols: TF Serving's metadata, KServe v1, the Open Inference Protocol v2 ----
+
+
+class TFServingDim(BaseModel):
+    """One dimension of a tensor shape; ``"-1"``: any size (int64 as text, as protobuf's JSON)."""
+
+    size: str
+    name: str = ""
+
+
+class TFServingShape(BaseModel):
+    """A ``TensorShapeProto``."""
+
+    dim: list[TFServingDim]
+    unknown_rank: bool = False
+
+    @classmethod
+    def of(cls, shape: tuple[int | None, ...]) -> Self:
+        return cls(dim=[TFServingDim(size=str(-1 if d is None else d)) for d in shape])
+
+
+class TFServingTensor(BaseModel):
+    """A ``TensorInfo``: the tensor's type, shape and name."""
+
+    dtype: str = Field(examples=["DT_FLOAT"])
+    tensor_shape: TFServingShape
+    name: str
+
+
+class TFServingSignature(BaseModel):
+    """A ``SignatureDef``."""
+
+    inputs: dict[str, TFServingTensor]
+    outputs: dict[str, TFServingTensor]
+    method_name: str = "tensorflow/serving/predict"
+
+
+class TFServingSignatureDefs(BaseModel):
+    """``SignatureDefMap``: every signature by key."""
+
+    signature_def: dict[str, TFServingSignature]
+
+
+class TFServingMetadataBody(BaseModel):
+    """The metadata field TF Serving fills: ``signature_def``."""
+
+    signature_def: TFServingSignatureDefs
+
+
+class TFServingModelSpec(BaseModel):
+    """Which model and version answered."""
+
+    name: str
+    signature_name: str = ""
+    version: str
+
+
+class TFServingModelMetadata(BaseModel):
+    """TF Serving's ``GET /v1/models/{name}/metadata`` body."""
+
+    model_spec: TFServingModelSpec
+    metadata: TFServingMetadataBody
+
+
+class KServeModelList(BaseModel):
+    """KServe v1's ``GET /v1/models``: the names of the models in the store."""
+
+    models: list[str]
+
+
+class KServeLive(BaseModel):
+    """KServe v1's liveness answer at ``GET /``."""
+
+    status: Literal["alive"] = "alive"
+
+
+class OIPServerMetadata(BaseModel):
+    """The Open Inference Protocol's ``GET /v2``."""
+
+    name: str
+    version: str
+    extensions: list[str] = Field(default_factory=list)
+
+
+class OIPLive(BaseModel):
+    """``GET /v2/health/live``."""
+
+    live: bool = True
+
+
+class OIPReady(BaseModel):
+    """``GET /v2/health/ready``: 200 once the service is ready (see ``GET /ready``), else 503."""
+
+    ready: bool = True
+
+
+class OIPModelReady(BaseModel):
+    """``GET /v2/models/{name}[/versions/{v}]/ready``: 200 when AVAILABLE, else 503 or 404."""
+
+    name: str
+    ready: bool = True
+
+
+class OIPTensorMetadata(BaseModel):
+    """An input or output of a model: name, datatype and shape (-1: any size)."""
+
+    name: str
+    datatype: str = Field(examples=["FP32"])
+    shape: list[int]
+
+
+class OIPModelMetadata(BaseModel):
+    """``GET /v2/models/{name}[/versions/{v}]``."""
+
+    name: str
+    versions: list[str] = Field(description="the AVAILABLE versions")
+    platform: str = "tensorflow_savedmodel"
+    inputs: list[OIPTensorMetadata]
+    outputs: list[OIPTensorMetadata]
+
+
+OIPData = list[FiniteFloat] | list[list[FiniteFloat]]
+
+
+class OIPInput(Strict):
+    """An input tensor: its data row-major, flat or nested."""
+
+    name: str
+    shape: list[Annotated[int, Field(ge=0)]] = Field(min_length=1, max_length=2)
+    datatype: str
+    parameters: dict[str, Any] | None = None
+    data: OIPData
+
+
+class OIPRequestedOutput(Strict):
+    """An output the client asks for (only ``forecast`` exists)."""
+
+    name: str
+    parameters: dict[str, Any] | None = None
+
+
+class OIPParameters(BaseModel):
+    """Request parameters: ``steps`` asks for a forecast that many steps ahead; others are ignored."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    steps: int | None = Field(None, ge=1, description="forecast this many steps ahead")
+
+
+class OIPInferRequest(Strict):
+    """``POST /v2/models/{name}[/versions/{v}]/infer``.
+
+    Input ``window``, FP32 ``[batch, window_size]``; ``steps`` as a parameter or an INT32 input
+    of shape ``[1]`` gives ``forecast`` ``[batch, steps]``, else ``[batch, horizon]`` (one call).
+    """
+
+    id: str | None = None
+    model_name: str | None = Field(
+        None, description="KServe's client sends it; when given it must match the path's"
+    )
+    parameters: OIPParameters | None = None
+    inputs: list[OIPInput] = Field(min_length=1, max_length=2)
+    outputs: list[OIPRequestedOutput] | None = None
+
+
+class OIPOutput(BaseModel):
+    """An output tensor, its data flat and row-major."""
+
+    name: str
+    datatype: str
+    shape: list[int]
+    data: list[float]
+
+
+class OIPInferResponse(BaseModel):
+    """The answer to ``infer``."""
+
+    model_name: str
+    model_version: str
+    id: str | None = None
+    outputs: list[OIPOutput]
+
+
+def oip_request(settings: Settings) -> type[OIPInferRequest]:
+    """The infer request with ``settings``' limit on ``steps`` (the horizon's)."""
+    parameters = create_model(
+        "OIPParameters",
+        __base__=OIPParameters,
+        __doc__=OIPParameters.__doc__,
+        steps=(
+            int | None,
+            Field(
+                None, ge=1, le=settings.max_horizon, description="forecast this many steps ahead"
+            ),
+        ),
+    )
+    return create_model(
+        "OIPInferRequest",
+        __base__=OIPInferRequest,
+        __doc__=OIPInferRequest.__doc__,
+        parameters=(parameters | None, None),
     )

@@ -7,12 +7,14 @@ registry (``app.registry``) decides which versions are loaded and which one a re
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
+from tensorflow.core.framework import types_pb2
 
 from app.errors import ForecastDiverged, NonFiniteOutput, ValuesTooLarge
 from contract import store
@@ -27,11 +29,43 @@ CallHook = Callable[[str, int, str], None]  # (model, version, signature)
 LARGE_VALUE = float(np.sqrt(np.finfo(np.float32).max))
 
 
+@dataclass(frozen=True)
+class TensorInfo:
+    """One input or output of a signature as its spec says; ``None`` in ``shape``: any size."""
+
+    name: str
+    dtype: str  # TensorFlow's name of the type, e.g. DT_FLOAT
+    shape: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    """A signature's inputs and outputs by key, read from the SavedModel."""
+
+    inputs: dict[str, TensorInfo]
+    outputs: dict[str, TensorInfo]
+
+
+def _tensor_info(spec: Any) -> TensorInfo:
+    name = spec.name if ":" in spec.name else f"{spec.name}:0"
+    dtype = types_pb2.DataType.Name(spec.dtype.as_datatype_enum)
+    return TensorInfo(name, dtype, tuple(spec.shape.as_list()))
+
+
+def _signature_info(signature: Any) -> SignatureInfo:
+    _, inputs = signature.structured_input_signature
+    outputs = signature.structured_outputs
+    return SignatureInfo(
+        inputs={key: _tensor_info(inputs[key]) for key in sorted(inputs)},
+        outputs={key: _tensor_info(outputs[key]) for key in sorted(outputs)},
+    )
+
+
 class LoadedModel:
     """One version's SavedModel, warmed up; never changed after it is built.
 
     ``one_step``, ``ahead`` and ``windowed`` call the store's three signatures and refuse
-    non-finite output.
+    non-finite output; ``signatures`` describes their inputs and outputs.
     """
 
     def __init__(
@@ -50,6 +84,7 @@ class LoadedModel:
         self._ahead = module.signatures[store.FORECAST_SIGNATURE]
         self._windowed = module.signatures[store.WINDOWED_SIGNATURE]
         self._on_call = on_call
+        self.signatures = {key: _signature_info(module.signatures[key]) for key in store.SIGNATURES}
 
     @property
     def window_size(self) -> int:

@@ -80,9 +80,11 @@ def serve(
     port = free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **settings}
     with log.open("wb") as out:
+        # The image's uvicorn has neither uvloop nor httptools; the test extra's kserve brings
+        # them, and uvicorn would prefer them: name the image's loop and HTTP parser.
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST,
-             "--port", str(port), *uvicorn_args],
+             "--port", str(port), "--loop", "asyncio", "--http", "h11", *uvicorn_args],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     server = Server(process, port, log)

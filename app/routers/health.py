@@ -6,9 +6,15 @@ import tensorflow as tf
 from fastapi import APIRouter, Request
 
 from app.dependencies import RegistryDep
-from app.schemas import ERRORS, DeviceInfo, Health, Ready
+from app.schemas import ERRORS, DeviceInfo, Health, KServeLive, Ready
 
 router = APIRouter(tags=["health"])
+
+
+@router.get("/", tags=["kserve"])
+async def live() -> KServeLive:
+    """KServe v1's liveness check (``InferenceRESTClient.is_server_live``): the process is up."""
+    return KServeLive()
 
 
 @router.get("/health")

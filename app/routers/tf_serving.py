@@ -1,84 +1,51 @@
 """TensorFlow Serving's REST API, so its clients work unchanged.
 
-``GET /v1/models/{name}[/versions/{v}|/labels/{l}]`` gives ``model_version_status``;
+``GET /v1/models/{name}[/versions/{v}|/labels/{l}]`` gives ``model_version_status`` (with
+KServe v1's ``name`` and ``ready`` beside it), ``.../metadata`` the signature definitions read from
+the SavedModel; ``GET /v1/models`` lists the models as KServe v1 does;
 ``POST /v1/models/{name}[/versions/{v}|/labels/{l}]:predict`` takes ``instances`` (row format) or
 ``inputs`` (columnar) and answers ``predictions`` or ``outputs``. TF Serving's quirks belong to
-these routes' class, :class:`TFServingRoute`: every body is read as JSON whatever its
-Content-Type, and errors are ``{"error": "<message>"}`` (400 where TF Serving answers
-INVALID_ARGUMENT).
+these routes' class, :class:`app.routing.ServingProtocolRoute`: every body is read as JSON
+whatever its Content-Type, and errors are ``{"error": "<message>"}`` (400 where TF Serving
+answers INVALID_ARGUMENT).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
+import numpy.typing as npt
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.dependencies import RegistryDep, SettingsDep, resolve_model, tag_model
-from app.errors import InvalidRequest, failure
+from app.errors import InvalidRequest
 from app.forecasting import in_batches
 from app.registry import ModelRegistry
-from app.routing import accepts
+from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
 from app.schemas import (
+    KServeModelList,
     Limited,
     PredictRequest,
     PredictResponse,
+    TFServingMetadataBody,
+    TFServingModelMetadata,
+    TFServingModelSpec,
     TFServingModelStatus,
+    TFServingShape,
+    TFServingSignature,
+    TFServingSignatureDefs,
+    TFServingTensor,
     TFServingVersionStatus,
+    VersionState,
 )
-from app.servable import LoadedModel
+from app.servable import LoadedModel, TensorInfo
 from app.settings import Settings
 from contract.store import FORECAST_SIGNATURE
 
-_ERROR_SCHEMA: dict[str, Any] = {
-    "description": "TF Serving's error shape",
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {"error": {"type": "string"}},
-                "required": ["error"],
-            },
-            "example": {"error": "message"},
-        }
-    },
-}
-# Ranges, not codes: TF Serving's clients read the message, and FastAPI then adds no 422
-# (these routes answer 400 for an invalid body, as TF Serving does).
-TF_ERRORS: dict[int | str, dict[str, Any]] = {"4XX": _ERROR_SCHEMA, "5XX": _ERROR_SCHEMA}
-
 VersionPath = Annotated[int, Path(ge=1)]
-
-
-class TFServingRoute(APIRoute):
-    """A route that speaks TF Serving's dialect: JSON bodies by default, its error shape."""
-
-    def get_route_handler(self) -> Callable[[Request], Any]:
-        handler = super().get_route_handler()
-
-        async def tf_serving(request: Request) -> Response:
-            # TF Serving parses the body as JSON whatever it is labelled (``curl -d`` sends
-            # form-encoded), and its clients rely on that.
-            headers = [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
-            request.scope["headers"] = [*headers, (b"content-type", b"application/json")]
-            try:
-                response: Response = await handler(request)
-            except Exception as exc:
-                f = failure(request, exc)
-                return JSONResponse(
-                    {"error": f.message},
-                    status_code=400 if f.status == 422 else f.status,
-                    headers=dict(f.headers),
-                )
-            return response
-
-        return tf_serving
 
 
 def _status(
@@ -91,8 +58,44 @@ def _status(
     else:
         entries = [registry.version_of(name, version)]
     return TFServingModelStatus(
-        model_version_status=[TFServingVersionStatus.of(v) for v in entries]
+        name=model.name,
+        ready=any(v.state is VersionState.AVAILABLE for v in entries),
+        model_version_status=[TFServingVersionStatus.of(v) for v in entries],
     )
+
+
+def _tensor(info: TensorInfo) -> TFServingTensor:
+    return TFServingTensor(
+        dtype=info.dtype, tensor_shape=TFServingShape.of(info.shape), name=info.name
+    )
+
+
+def _metadata(
+    registry: ModelRegistry, request: Request, name: str, version: int | str | None
+) -> TFServingModelMetadata:
+    model = resolve_model(request, registry, name, version)
+    signatures = {
+        key: TFServingSignature(
+            inputs={k: _tensor(t) for k, t in info.inputs.items()},
+            outputs={k: _tensor(t) for k, t in info.outputs.items()},
+        )
+        for key, info in model.signatures.items()
+    }
+    return TFServingModelMetadata(
+        model_spec=TFServingModelSpec(name=model.name, version=str(model.version)),
+        metadata=TFServingMetadataBody(
+            signature_def=TFServingSignatureDefs(signature_def=signatures)
+        ),
+    )
+
+
+def predict_windows(
+    model: LoadedModel, windows: npt.NDArray[np.float64], steps: int | None, settings: Settings
+) -> npt.NDArray[np.float64]:
+    """``serving_default`` over ``windows`` ``(k, W)``, or ``forecast`` with ``steps``; batched."""
+    if steps is None:
+        return in_batches(model.one_step, windows, settings.batch_windows)
+    return in_batches(lambda w: model.ahead(w, steps), windows, settings.batch_windows)
 
 
 def _run(model: LoadedModel, body: PredictRequest, settings: Settings) -> list[list[float]]:
@@ -105,18 +108,14 @@ def _run(model: LoadedModel, body: PredictRequest, settings: Settings) -> list[l
             f"instance {wrong} has {len(rows[wrong])} values but model {model.name!r} version"
             f" {model.version} takes windows of window_size {model.window_size}"
         )
-    windows = np.asarray(rows, dtype=np.float64)
-    if body.signature_name == FORECAST_SIGNATURE:
-        steps = body.steps()
-        if steps is None:
-            raise InvalidRequest(
-                'the forecast signature needs columnar "inputs" with "window" and "steps"'
-            )
-        out = in_batches(lambda w: model.ahead(w, steps), windows, settings.batch_windows)
-    else:
-        if body.steps() is not None:
-            raise InvalidRequest('"steps" is an input of the forecast signature only')
-        out = in_batches(model.one_step, windows, settings.batch_windows)
+    steps = body.steps()
+    if body.signature_name == FORECAST_SIGNATURE and steps is None:
+        raise InvalidRequest(
+            'the forecast signature needs columnar "inputs" with "window" and "steps"'
+        )
+    if body.signature_name != FORECAST_SIGNATURE and steps is not None:
+        raise InvalidRequest('"steps" is an input of the forecast signature only')
+    out = predict_windows(model, np.asarray(rows, dtype=np.float64), steps, settings)
     result: list[list[float]] = out.tolist()
     return result
 
@@ -141,9 +140,14 @@ def router(bodies: Limited) -> APIRouter:
     routes = APIRouter(
         prefix="/v1/models",
         tags=["tensorflow-serving"],
-        responses=TF_ERRORS,
-        route_class=TFServingRoute,
+        responses=MESSAGE_ERRORS,
+        route_class=ServingProtocolRoute,
     )
+
+    @routes.get("", tags=["kserve"])
+    async def list_models(registry: RegistryDep) -> KServeModelList:
+        """KServe v1: the names of the models in the store."""
+        return KServeModelList(models=[m.name for m in registry.models()])
 
     @routes.get("/{name}")
     async def model_status(
@@ -203,6 +207,27 @@ def router(bodies: Limited) -> APIRouter:
     ) -> PredictResponse:
         """Forecast each window with the version a label names."""
         return await _predict(request, registry, settings, name, label, body)
+
+    @routes.get("/{name}/metadata")
+    async def model_metadata(
+        name: str, request: Request, registry: RegistryDep
+    ) -> TFServingModelMetadata:
+        """The signature definitions of the default (highest AVAILABLE) version."""
+        return _metadata(registry, request, name, None)
+
+    @routes.get("/{name}/versions/{version}/metadata")
+    async def version_metadata(
+        name: str, version: VersionPath, request: Request, registry: RegistryDep
+    ) -> TFServingModelMetadata:
+        """One version's signature definitions."""
+        return _metadata(registry, request, name, version)
+
+    @routes.get("/{name}/labels/{label}/metadata")
+    async def label_metadata(
+        name: str, label: str, request: Request, registry: RegistryDep
+    ) -> TFServingModelMetadata:
+        """The signature definitions of the version a label names."""
+        return _metadata(registry, request, name, label)
 
     @routes.api_route("/{path:path}", methods=["GET", "POST"], include_in_schema=False)
     async def unknown(request: Request) -> Response:

@@ -113,6 +113,10 @@ def _steer(case: schemathesis.Case, how: dict[str, Any], series: list[float]) ->
             else:
                 body.pop("inputs", None)
                 body["instances"] = windows
+        if how["series"] and case.operation.path.endswith("/infer"):
+            windows = [series[i : i + WINDOW] for i in range(how["series"] // WINDOW)]
+            window = {"name": "window", "shape": [len(windows), WINDOW], "datatype": "FP32"}
+            body["inputs"] = [{**window, "data": [v for w in windows for v in w]}]
         case.body = body
 
 
@@ -216,7 +220,12 @@ def test_every_operation_keeps_its_contract_under_fuzzing(schema: schemathesis.B
     }
     assert {op for op, _ in report.statuses} == documented  # every operation was called
     # The steering reached the models: real forecasts and predictions, not only refusals.
-    for label in ("POST /forecast", "POST /forecast/plot", "POST /v1/models/{name}:predict"):
+    for label in (
+        "POST /forecast",
+        "POST /forecast/plot",
+        "POST /v1/models/{name}:predict",
+        "POST /v2/models/{name}/infer",
+    ):
         assert report.statuses[(label, 200)] > 0, (label, report.statuses)
     assert report.statuses[("POST /forecast", 422)] > 0
     assert report.statuses[("GET /models", 401)] > 0

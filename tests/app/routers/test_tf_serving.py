@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from contract import store as store_format
-from tests.app.support import TestClient
+from tests.app.support import TestClient, running
 from tests.support import WINDOW
 
 
@@ -26,6 +26,8 @@ def test_model_status_has_tf_servings_shape(shared_client: TestClient) -> None:
     r = shared_client.get("/v1/models/linear")
     assert r.status_code == 200
     assert r.json() == {
+        "name": "linear",
+        "ready": True,
         "model_version_status": [
             {
                 "version": v,
@@ -33,12 +35,78 @@ def test_model_status_has_tf_servings_shape(shared_client: TestClient) -> None:
                 "status": {"error_code": "OK", "error_message": ""},
             }
             for v in ("2", "1")
-        ]
+        ],
     }
     one = shared_client.get("/v1/models/linear/versions/1").json()["model_version_status"]
     assert [s["version"] for s in one] == ["1"]
     by_label = shared_client.get("/v1/models/linear/labels/canary").json()["model_version_status"]
     assert [s["version"] for s in by_label] == ["2"]
+
+
+def test_kserve_v1_list_liveness_and_readiness(shared_client: TestClient, store: Path) -> None:
+    assert shared_client.get("/v1/models").json() == {"models": ["dense", "gru", "linear"]}
+    assert shared_client.get("/").json() == {"status": "alive"}
+    one = shared_client.get("/v1/models/linear/labels/stable").json()
+    assert (one["name"], one["ready"]) == ("linear", True)
+
+
+def test_a_failed_version_is_not_ready(store: Path) -> None:
+    (store_format.version_dir(store, "linear", 1) / "saved_model.pb").write_bytes(b"broken")
+    with running(store) as client:
+        failed = client.get("/v1/models/linear/versions/1").json()
+        assert failed["ready"] is False
+        assert failed["model_version_status"][0]["state"] == "END"
+        assert client.get("/v1/models/linear").json()["ready"] is True  # version 2 still serves
+
+
+def _tensor(spec: tf.TensorSpec) -> dict[str, object]:
+    return {
+        "dtype": {tf.float32: "DT_FLOAT", tf.int32: "DT_INT32"}[spec.dtype],
+        "tensor_shape": {
+            "dim": [{"size": str(d if d is not None else -1), "name": ""} for d in spec.shape],
+            "unknown_rank": False,
+        },
+        "name": f"{spec.name}:0",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "version"),
+    [
+        ("/v1/models/dense/metadata", 1),
+        ("/v1/models/linear/versions/1/metadata", 1),
+        ("/v1/models/linear/labels/canary/metadata", 2),
+    ],
+)
+def test_metadata_has_the_saved_models_signature_defs(
+    shared_client: TestClient, trained_store: Path, path: str, version: int
+) -> None:
+    r = shared_client.get(path)
+    assert r.status_code == 200, r.text
+    name = path.split("/")[3]
+    loaded = tf.saved_model.load(str(store_format.version_dir(trained_store, name, version)))
+    expected = {}
+    for key, signature in loaded.signatures.items():
+        _, inputs = signature.structured_input_signature
+        expected[key] = {
+            "inputs": {k: _tensor(v) for k, v in inputs.items()},
+            "outputs": {k: _tensor(v) for k, v in signature.structured_outputs.items()},
+            "method_name": "tensorflow/serving/predict",
+        }
+    assert r.json() == {
+        "model_spec": {"name": name, "signature_name": "", "version": str(version)},
+        "metadata": {"signature_def": {"signature_def": expected}},
+    }
+    serving = expected["serving_default"]
+    assert serving["inputs"]["window"]["tensor_shape"]["dim"] == [  # type: ignore[index]
+        {"size": "-1", "name": ""},
+        {"size": str(WINDOW), "name": ""},
+    ]
+
+
+def test_metadata_errors_have_tf_servings_shape(shared_client: TestClient) -> None:
+    r = shared_client.get("/v1/models/linear/versions/9/metadata")
+    assert r.status_code == 404 and r.json() == {"error": "model 'linear' has no version 9"}
 
 
 @pytest.mark.parametrize(
