@@ -42,7 +42,11 @@ def test_missing_store_starts_unready_then_recovers(tmp_path: Path, trained_stor
         r = client.post("/forecast", json={"model": "linear", "series": [1.0] * 20})
         assert r.status_code == 503 and error_of(r)["code"] == "not_ready"
         listed = client.get("/models").json()
-        assert listed == {"models": [], "store_error": "the model store folder does not exist"}
+        assert listed == {
+            "models": [],
+            "best": [],
+            "store_error": "the model store folder does not exist",
+        }
 
         shutil.copytree(trained_store, root)
         rescan(client)
