@@ -178,8 +178,10 @@ def prediction_intervals(
     }
 
 
-def check_baselines(names: Sequence[str], length: int, season_length: int) -> None:
-    """Raise :class:`SeriesTooShort` naming each baseline the series is too short for."""
+def check_baselines(
+    names: Sequence[str], length: int, season_length: int, subject: str = "the series"
+) -> None:
+    """Raise :class:`SeriesTooShort` naming each baseline ``subject`` is too short for."""
     short = {
         name: need
         for name in names
@@ -194,10 +196,29 @@ def check_baselines(names: Sequence[str], length: int, season_length: int) -> No
             for name, need in short.items()
         )
         raise SeriesTooShort(
-            f"the series has {length} values, too short for baseline(s): {text}"
+            f"{subject} has {length} values, too short for baseline(s): {text}"
             f" (season_length {season_length})",
             {"length": length, "season_length": season_length, "needed": short},
         )
+
+
+def choose_baselines(
+    asked: Sequence[str] | None, length: int, season_length: int, subject: str = "the series"
+) -> list[str]:
+    """The baselines to run on ``length`` values: those ``asked`` (checked), else every one that fits.
+
+    Raises :class:`InvalidRequest` for a season length below 1, :class:`SeriesTooShort` naming
+    each asked-for baseline ``subject`` is too short for.
+    """
+    try:
+        baseline_methods.check_season_length(season_length)
+    except ValueError as e:
+        raise InvalidRequest(str(e), {"season_length": season_length}) from None
+    if asked is None:
+        return baseline_methods.available(length, season_length)
+    names = list(dict.fromkeys(asked))
+    check_baselines(names, length, season_length, subject)
+    return names
 
 
 def baseline_forecasts(
@@ -300,16 +321,7 @@ def forecast(
             f" send at least {w} values",
             {"length": n, "window_size": w},
         )
-    try:
-        baseline_methods.check_season_length(season_length)
-    except ValueError as e:
-        raise InvalidRequest(str(e), {"season_length": season_length}) from None
-    if baselines is None:
-        names = baseline_methods.available(n, season_length)
-    else:
-        names = list(dict.fromkeys(baselines))
-        check_baselines(names, n, season_length)
-
+    names = choose_baselines(baselines, n, season_length)
     windowed = windowed_forecast(model, series)
     ahead = horizon_forecast(model, series, horizon)
     intervals = prediction_intervals(ahead, quantiles, levels)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         100_000, ge=1, description="most values a request's series may hold"
     )
     max_horizon: int = Field(1000, ge=1, description="most steps a forecast may look ahead")
+    max_backtest_forecasts: int = Field(
+        100_000, ge=1, description="most forecasts per method in one backtest (h * n_windows)"
+    )
     max_instances: int = Field(
         100_000, ge=1, description="most windows one TF-Serving :predict request may hold"
     )
