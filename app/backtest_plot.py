@@ -113,11 +113,11 @@ def _draw_mae_by_step(ax: Axes, result: BacktestResult) -> None:
         else:
             style = {"color": "0.7", "lw": 0.8}
         ax.plot(steps, maes, marker="o" if h <= 30 else None, ms=3, label=name, **style)
-    ax.set_title("MAE by step ahead, over the windows", fontsize="small")
-    ax.set_xlabel("steps ahead")
+    ax.set_ylabel("MAE", fontsize="small")
+    ax.set_xlabel("steps ahead (MAE over the windows)", fontsize="small")
     ax.tick_params(labelsize="x-small")
     ax.grid(alpha=0.25)
-    ax.legend(fontsize="x-small", frameon=False)
+    ax.legend(fontsize="x-small", frameon=False, ncol=3, loc="lower left", bbox_to_anchor=(0, 1))
 
 
 def backtest_figure(series: Array, result: BacktestResult, title: str) -> Figure:
