@@ -178,8 +178,10 @@ def prediction_intervals(
     }
 
 
-def check_baselines(names: Sequence[str], length: int, season_length: int) -> None:
-    """Raise :class:`SeriesTooShort` naming each baseline the series is too short for."""
+def check_baselines(
+    names: Sequence[str], length: int, season_length: int, subject: str = "the series"
+) -> None:
+    """Raise :class:`SeriesTooShort` naming each baseline ``subject`` is too short for."""
     short = {
         name: need
         for name in names
@@ -194,10 +196,41 @@ def check_baselines(names: Sequence[str], length: int, season_length: int) -> No
             for name, need in short.items()
         )
         raise SeriesTooShort(
-            f"the series has {length} values, too short for baseline(s): {text}"
+            f"{subject} has {length} values, too short for baseline(s): {text}"
             f" (season_length {season_length})",
             {"length": length, "season_length": season_length, "needed": short},
         )
+
+
+def choose_baselines(
+    asked: Sequence[str] | None,
+    length: int,
+    season_length: int,
+    subject: str = "the series",
+    references_allowed: bool = False,
+) -> list[str]:
+    """The baselines to run on ``length`` values: those ``asked`` (checked), else every one that fits.
+
+    Raises :class:`InvalidRequest` for a season length below 1, or for ``auto_ets`` and
+    ``auto_arima`` where they are not offered; :class:`SeriesTooShort` naming each asked-for
+    classic baseline ``subject`` is too short for.
+    """
+    try:
+        baseline_methods.check_season_length(season_length)
+    except ValueError as e:
+        raise InvalidRequest(str(e), {"season_length": season_length}) from None
+    if asked is None:
+        return baseline_methods.available(length, season_length)
+    names = list(dict.fromkeys(asked))
+    fitted = [b for b in names if b in references.NAMES]
+    if fitted and not references_allowed:
+        raise InvalidRequest(
+            f"{' and '.join(fitted)} are offered by POST /forecast only (fitting them once per"
+            " cutoff would cost a fit per window here)",
+            {"baselines": fitted},
+        )
+    check_baselines([b for b in names if b not in fitted], length, season_length, subject)
+    return names
 
 
 def baseline_forecasts(
@@ -342,18 +375,9 @@ def forecast(
             f" send at least {w} values",
             {"length": n, "window_size": w},
         )
-    try:
-        baseline_methods.check_season_length(season_length)
-    except ValueError as e:
-        raise InvalidRequest(str(e), {"season_length": season_length}) from None
-    if baselines is None:
-        names, fitted = baseline_methods.available(n, season_length), []
-    else:
-        requested = list(dict.fromkeys(baselines))
-        names = [b for b in requested if b not in references.NAMES]
-        fitted = [b for b in requested if b in references.NAMES]
-        check_baselines(names, n, season_length)
-
+    requested = choose_baselines(baselines, n, season_length, references_allowed=True)
+    names = [b for b in requested if b not in references.NAMES]
+    fitted = [b for b in requested if b in references.NAMES]
     windowed = windowed_forecast(model, series)
     ahead = horizon_forecast(model, series, horizon)
     intervals = prediction_intervals(ahead, quantiles, levels)

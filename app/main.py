@@ -19,7 +19,18 @@ from app.dependencies import API_KEY_HEADER, require_api_key
 from app.errors import install_error_handlers
 from app.middleware import BodySizeLimit
 from app.registry import ModelRegistry
-from app.routers import docs, forecast, health, metrics, models, oip, tf_serving, ui
+from app.routers import (
+    anomalies,
+    backtest,
+    docs,
+    forecast,
+    health,
+    metrics,
+    models,
+    oip,
+    tf_serving,
+    ui,
+)
 from app.schemas import limited
 from app.settings import Settings, get_settings
 from app.telemetry import Metrics, MetricsMiddleware
@@ -81,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(models.router, dependencies=guarded)
     app.include_router(forecast.router(bodies), dependencies=guarded)
+    app.include_router(backtest.router(bodies), dependencies=guarded)
+    app.include_router(anomalies.router(bodies), dependencies=guarded)
     app.include_router(tf_serving.router(bodies), dependencies=guarded)
     app.include_router(oip.router(settings))  # its model routes need the key, its health ones not
     app.include_router(metrics.router, dependencies=guarded)

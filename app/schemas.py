@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
@@ -25,6 +25,8 @@ from contract.selection import Choice, best_by_dataset
 from contract.store import NAME_PATTERN
 
 if TYPE_CHECKING:
+    from app.anomalies import AnomalyResult
+    from app.backtesting import BacktestResult
     from app.registry import ModelEntry, VersionEntry
     from app.runtime import Device
     from app.servable import LoadedModel
@@ -510,6 +512,8 @@ class Limited:
 
     forecast: type[ForecastRequest]
     predict: type[PredictRequest]
+    backtest: type[BacktestRequest]
+    anomalies: type[AnomaliesRequest]
 
 
 def limited(settings: Settings) -> Limited:
@@ -550,6 +554,260 @@ def limited(settings: Settings) -> Limited:
                 ),
             ),
             inputs=(Annotated[list[list[FiniteFloat]], windows] | columns | None, None),
+        ),
+        backtest=_limited_backtest(settings),
+        anomalies=_limited_anomalies(settings),
+    )
+
+
+# ---- backtests and anomalies ----
+
+
+BACKTEST_SERIES_DOC = (
+    "the values, oldest first: at least the model's window_size + h + (n_windows - 1) * step_size"
+)
+H_DOC = "steps each window forecasts (statsforecast's h)"
+N_WINDOWS_DOC = "windows (cutoffs) to backtest; the last one ends with the series"
+
+
+class BacktestRequest(Strict):
+    """A rolling-origin backtest of one model version beside the baselines.
+
+    statsforecast's ``cross_validation`` windows, meanings and defaults: the last
+    ``h + (n_windows - 1) * step_size`` values are held out; window ``i`` sees the values before
+    its cutoff only and forecasts the ``h`` after it; cutoffs are ``step_size`` apart.
+    """
+
+    max_forecasts: ClassVar[int | None] = None  # h * n_windows, set per deployment by limited()
+
+    model: ModelName
+    version: Annotated[int, Field(ge=1, strict=True)] | Label | None = Field(
+        None, description="a version number, a label, or omitted for the highest AVAILABLE one"
+    )
+    series: list[FiniteFloat] = Field(min_length=1, description=BACKTEST_SERIES_DOC)
+    h: int = Field(ge=1, description=H_DOC)
+    n_windows: int = Field(1, ge=1, description=N_WINDOWS_DOC)
+    step_size: int = Field(1, ge=1, description="values between consecutive cutoffs")
+    baselines: list[BaselineName] | None = Field(
+        None,
+        max_length=len(BASELINE_NAMES),
+        description="baselines to backtest beside the model; default: every one the first"
+        " window is long enough for",
+    )
+    season_length: int | None = Field(
+        None,
+        ge=MIN_SEASON_LENGTH,
+        description="season length for the seasonal baselines; default the model's",
+    )
+    level: list[Level] | None = Field(
+        None,
+        min_length=1,
+        max_length=20,
+        description="prediction-interval levels whose coverage to measure, e.g. [80, 95]",
+    )
+
+    @model_validator(mode="after")
+    def _within_the_limit(self) -> Self:
+        limit = self.max_forecasts
+        if limit is not None and self.h * self.n_windows > limit:
+            raise ValueError(
+                f"h * n_windows is {self.h * self.n_windows} forecasts per method, more than"
+                f" this server's limit of {limit}"
+            )
+        return self
+
+
+class BacktestBand(BaseModel):
+    """Bounds of the model's interval at one level: one row per window, ``h`` values each."""
+
+    lower: list[list[float]]
+    upper: list[list[float]]
+
+
+class Coverage(BaseModel):
+    """Share of actuals inside an interval: per step, and over every window and step."""
+
+    by_step: list[float]
+    overall: float
+
+
+class BacktestMetrics(BaseModel):
+    """Accuracy of every method on the same windows and steps."""
+
+    mase_scale: float | None = Field(
+        description="MASE's one denominator: the naive in-sample MAE of the values before the"
+        " first window (null when they are constant or fewer than 2)"
+    )
+    overall: dict[str, Scores] = Field(
+        description='over every window and step: "model" and each baseline'
+    )
+    by_step: dict[str, list[Scores]] = Field(
+        description="one entry per step ahead (1 .. h), over the windows"
+    )
+    coverage: dict[str, Coverage] | None = Field(
+        None,
+        description='the model\'s intervals, by level (e.g. "80"); only when levels were asked for',
+    )
+
+
+class BacktestResponse(BaseModel):
+    """The model's and the baselines' forecasts from every cutoff, and how each scores."""
+
+    model: ModelRef
+    h: int
+    n_windows: int
+    step_size: int
+    cutoffs: list[int] = Field(
+        description="per window, the position of the last value it sees (statsforecast's"
+        " cutoff); it forecasts positions cutoff + 1 .. cutoff + h"
+    )
+    actuals: list[list[float]] = Field(description="per window, the h values that followed")
+    forecasts: dict[str, list[list[float]]] = Field(
+        description='per method ("model" and each baseline), per window, h values'
+    )
+    intervals: dict[str, BacktestBand] | None = Field(
+        None, description="the model's, by level; only when levels were asked for"
+    )
+    metrics: BacktestMetrics
+    best: str = Field(description="the method with the lowest overall MAE (the model wins ties)")
+
+    @classmethod
+    def of(cls, model: LoadedModel, body: BacktestRequest, result: BacktestResult) -> Self:
+        asked = body.level is not None
+        return cls(
+            model=ModelRef.of(model),
+            h=body.h,
+            n_windows=body.n_windows,
+            step_size=body.step_size,
+            cutoffs=result.windows.cutoffs.tolist(),
+            actuals=result.actuals.tolist(),
+            forecasts={name: m.forecasts.tolist() for name, m in result.methods.items()},
+            intervals={
+                level: BacktestBand(lower=i.lower.tolist(), upper=i.upper.tolist())
+                for level, i in result.intervals.items()
+            }
+            if asked
+            else None,
+            metrics=BacktestMetrics(
+                mase_scale=result.scale,
+                overall={
+                    name: Scores.model_validate(m.overall) for name, m in result.methods.items()
+                },
+                by_step={
+                    name: [Scores.model_validate(s) for s in m.by_step]
+                    for name, m in result.methods.items()
+                },
+                coverage={
+                    level: Coverage(by_step=c.by_step.tolist(), overall=c.overall)
+                    for level, c in result.coverage.items()
+                }
+                if asked
+                else None,
+            ),
+            best=result.best,
+        )
+
+
+class AnomaliesRequest(Strict):
+    """A series to check, value by value, against one model version's one-step interval."""
+
+    model: ModelName
+    version: Annotated[int, Field(ge=1, strict=True)] | Label | None = Field(
+        None, description="a version number, a label, or omitted for the highest AVAILABLE one"
+    )
+    series: list[FiniteFloat] = Field(
+        min_length=1, description="the values, oldest first: more than the model's window_size"
+    )
+    level: Level = Field(
+        99, description="the interval's level in percent: values outside it are anomalies"
+    )
+
+
+class Anomaly(BaseModel):
+    """A value outside the one-step interval."""
+
+    index: int = Field(description="its position in the series")
+    value: float
+    forecast: float = Field(description="the model's one-step forecast of it")
+    lower: float
+    upper: float
+    score: float | None = Field(
+        description="how far outside, in interval half-widths ((upper - lower) / 2): above 0;"
+        " null when the interval has no width"
+    )
+
+
+class AnomaliesResponse(BaseModel):
+    """The values of the series the model's one-step interval at ``level`` did not expect."""
+
+    model: ModelRef
+    level: float
+    start: int = Field(description="the first position checked (the model's window_size)")
+    end: int = Field(description="one past the last position checked (the series' length)")
+    count: int = Field(description="anomalies found")
+    anomalies: list[Anomaly] = Field(description="in the order of the series")
+
+    @classmethod
+    def of(cls, model: LoadedModel, result: AnomalyResult) -> Self:
+        found = zip(
+            result.indices.tolist(),
+            result.values.tolist(),
+            result.forecasts.tolist(),
+            result.lower.tolist(),
+            result.upper.tolist(),
+            result.scores,
+            strict=True,
+        )
+        return cls(
+            model=ModelRef.of(model),
+            level=result.level,
+            start=result.start,
+            end=result.end,
+            count=len(result.indices),
+            anomalies=[
+                Anomaly(index=i, value=v, forecast=f, lower=lo, upper=up, score=s)
+                for i, v, f, lo, up, s in found
+            ],
+        )
+
+
+def _limited_backtest(settings: Settings) -> type[BacktestRequest]:
+    """:class:`BacktestRequest` with ``settings``' limits in its fields and validation."""
+    model = create_model(
+        "BacktestRequest",
+        __base__=BacktestRequest,
+        __doc__=BacktestRequest.__doc__,
+        series=(
+            list[FiniteFloat],
+            Field(
+                min_length=1,
+                max_length=settings.max_series_length,
+                description=BACKTEST_SERIES_DOC,
+            ),
+        ),
+        h=(int, Field(ge=1, le=settings.max_horizon, description=H_DOC)),
+        n_windows=(
+            int,
+            Field(1, ge=1, le=settings.max_backtest_forecasts, description=N_WINDOWS_DOC),
+        ),
+    )
+    model.max_forecasts = settings.max_backtest_forecasts
+    return model
+
+
+def _limited_anomalies(settings: Settings) -> type[AnomaliesRequest]:
+    """:class:`AnomaliesRequest` with ``settings``' longest series."""
+    return create_model(
+        "AnomaliesRequest",
+        __base__=AnomaliesRequest,
+        __doc__=AnomaliesRequest.__doc__,
+        series=(
+            list[FiniteFloat],
+            Field(
+                min_length=1,
+                max_length=settings.max_series_length,
+                description=AnomaliesRequest.model_fields["series"].description,
+            ),
         ),
     )
 

@@ -139,17 +139,20 @@ class LoadedModel:
     def ahead(self, windows: Float32Array, steps: int) -> Float32Array:
         """``forecast``: windows ``(k, window_size)`` -> the next ``steps`` values ``(k, steps)``."""
         self._record(store.FORECAST_SIGNATURE)
-        # The signature is XLA-compiled once per input shape: rounding steps up to a power of
-        # two keeps the compiled shapes (and their memory) to a handful whatever clients ask.
-        rounded = 1 << max(steps - 1, 0).bit_length()
+        # The signature is XLA-compiled once per input shape: rounding steps and the batch up to
+        # powers of two (the batch padded with copies of its last window) keeps the compiled
+        # shapes (and their memory) to a handful whatever clients ask.
+        rounded = _power_of_two(steps)
+        k = len(windows)
+        padded = np.concatenate([windows, np.repeat(windows[-1:], _power_of_two(k) - k, axis=0)])
         out = self._ahead(
             **{
-                store.INPUT_KEY: tf.convert_to_tensor(windows, tf.float32),
+                store.INPUT_KEY: tf.convert_to_tensor(padded if k else windows, tf.float32),
                 store.STEPS_KEY: tf.constant(rounded, tf.int32),
             }
         )
         return self._finite(
-            out[store.OUTPUT_KEY].numpy()[:, :steps], windows, "its multi-step forecast", True
+            out[store.OUTPUT_KEY].numpy()[:k, :steps], windows, "its multi-step forecast", True
         )
 
     def windowed(self, series: Float32Array) -> Float32Array:
@@ -157,6 +160,11 @@ class LoadedModel:
         self._record(store.WINDOWED_SIGNATURE)
         out = self._windowed(**{store.SERIES_KEY: tf.convert_to_tensor(series[None], tf.float32)})
         return self._finite(out[store.OUTPUT_KEY].numpy()[0], series, "its windowed forecasts")
+
+
+def _power_of_two(n: int) -> int:
+    """The smallest power of two at least ``n`` (1 for ``n <= 1``)."""
+    return 1 << max(n - 1, 0).bit_length()
 
 
 def load(

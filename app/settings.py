@@ -44,6 +44,9 @@ class Settings(BaseSettings):
         ge=1,
         description="longest season /forecast fits auto_ets and auto_arima with; above it, none",
     )
+    max_backtest_forecasts: int = Field(
+        100_000, ge=1, description="most forecasts per method in one backtest (h * n_windows)"
+    )
     max_instances: int = Field(
         100_000, ge=1, description="most windows one TF-Serving :predict request may hold"
     )

@@ -1,0 +1,73 @@
+"""``POST /backtest``, rolling-origin backtests of a model beside the baselines, and its picture."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from app import backtest_plot, backtesting
+from app.backtesting import BacktestResult
+from app.dependencies import RegistryDep, resolve_model
+from app.routing import accepts
+from app.schemas import ERRORS, BacktestRequest, BacktestResponse, Limited
+from app.servable import LoadedModel
+
+
+def _compute(model: LoadedModel, body: BacktestRequest) -> BacktestResult:
+    return backtesting.backtest(
+        model,
+        model.metadata.residual_quantiles,
+        np.asarray(body.series, dtype=np.float64),
+        h=body.h,
+        n_windows=body.n_windows,
+        step_size=body.step_size,
+        season_length=body.season_length or model.metadata.season_length,
+        baselines=body.baselines,
+        levels=body.level or (),
+    )
+
+
+def _answer(model: LoadedModel, body: BacktestRequest) -> BacktestResponse:
+    return BacktestResponse.of(model, body, _compute(model, body))
+
+
+def _picture(model: LoadedModel, body: BacktestRequest) -> bytes:
+    result = _compute(model, body)
+    title = f"{model.name} version {model.version} ({model.metadata.architecture})"
+    return backtest_plot.backtest_png(np.asarray(body.series, dtype=np.float64), result, title)
+
+
+def router(bodies: Limited) -> APIRouter:
+    """The backtest routes, their bodies validated by this deployment's request model."""
+    routes = APIRouter(
+        prefix="/backtest",
+        tags=["backtest"],
+        responses={code: ERRORS[code] for code in (400, 401, 404, 413, 422, 502, 503)},
+    )
+
+    @routes.post("")
+    @accepts(bodies.backtest)
+    async def backtest(
+        body: BacktestRequest, request: Request, registry: RegistryDep
+    ) -> BacktestResponse:
+        """Forecast ``h`` steps from each of ``n_windows`` cutoffs with the model and the
+        baselines, and score every method per step and overall."""
+        model = resolve_model(request, registry, body.model, body.version)
+        return await run_in_threadpool(_answer, model, body)
+
+    @routes.post(
+        "/plot",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}, "description": "a PNG of the backtest"}},
+    )
+    @accepts(bodies.backtest)
+    async def backtest_plot_png(
+        body: BacktestRequest, request: Request, registry: RegistryDep
+    ) -> Response:
+        """The same backtest as ``POST /backtest``, drawn: each cutoff's forecasts, MAE by step."""
+        model = resolve_model(request, registry, body.model, body.version)
+        png = await run_in_threadpool(_picture, model, body)
+        return Response(png, media_type="image/png")
+
+    return routes
