@@ -120,6 +120,26 @@ class Hyperparameters(BaseModel):
     )
 
 
+class EnsembleMember(BaseModel):
+    """One version an ensemble combines."""
+
+    name: str
+    version: int = Field(gt=0)
+    architecture: str
+    window_size: int = Field(gt=0, description="it reads the last this many values of the window")
+    weight: float = Field(ge=0, le=1)
+
+
+class EnsembleInfo(BaseModel):
+    """What an ``ensemble`` version combines and how (``training.ensemble``)."""
+
+    combination: Literal["mean"] = Field(
+        description="how the members' forecasts are combined; the weights never come from the"
+        " validation part"
+    )
+    members: list[EnsembleMember]
+
+
 class ModelMetadata(BaseModel):
     """Contents of ``metadata.json``."""
 
@@ -144,4 +164,7 @@ class ModelMetadata(BaseModel):
     )
     residual_quantiles: ResidualQuantiles = Field(
         description="validation residuals' quantiles by steps ahead, behind the intervals"
+    )
+    ensemble: EnsembleInfo | None = Field(
+        None, description="the members and weights of an ensemble; None for a single network"
     )

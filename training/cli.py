@@ -25,7 +25,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -39,7 +39,10 @@ if TYPE_CHECKING:
     from training.pipeline import Published, TrainConfig
 
 PROG = "forecast-train"
-DEFAULT_ARCHITECTURES = ("wavenet", "conv_lstm", "lstm", "linear")
+# The ensemble (training.ensemble) is not an architecture: it trains last, over the models the
+# run has published.
+ENSEMBLE = "ensemble"
+DEFAULT_ARCHITECTURES = ("wavenet", "conv_lstm", "lstm", "linear", ENSEMBLE)
 SYNTHETIC_SPLIT = 1000
 SYNTHETIC_SEASON_LENGTH = 365
 CSV_SPLIT_FRACTION = 0.8
@@ -260,6 +263,8 @@ def _list_architectures() -> None:
     for a in archs:
         window = "season" if a.season_window else f"{a.window_size:>6}"
         print(f"{a.name:<{width}}  {a.output:<8}  window {window}  {a.description}")
+    what = "the mean of the models published in the same run (largest member window)"
+    print(f"{ENSEMBLE:<{width}}  {'combined':<8}  window {'widest':>6}  {what}")
 
 
 def dataset_name(path: Path) -> str:
@@ -299,12 +304,13 @@ def _selected(args: argparse.Namespace, known: dict[str, Architecture]) -> list[
     if args.defaults_if_empty:
         names = list(DEFAULT_ARCHITECTURES)
     elif args.all:
-        names = list(known)
+        names = [*known, ENSEMBLE]
     else:
         names = list(dict.fromkeys(args.arch))
     for name in names:
-        if name not in known:
-            raise CliError(f"unknown architecture {name!r}; choose from: {', '.join(known)}")
+        if name not in known and name != ENSEMBLE:
+            choices = ", ".join([*known, ENSEMBLE])
+            raise CliError(f"unknown architecture {name!r}; choose from: {choices}")
     if args.name is not None and len(names) != 1:
         raise CliError(f"--name names one model, but {len(names)} architectures were chosen")
     return names
@@ -391,22 +397,29 @@ class ModelFailed(Exception):
 
 
 def _train_and_publish(config: TrainConfig, store_path: Path) -> Published:
+    from training.pipeline import train_and_publish
+
+    return _guarded(config.model_name, store_path, lambda: train_and_publish(config, store_path))
+
+
+def _guarded(model_name: str, store_path: Path, work: Callable[[], Published]) -> Published:
+    """``work()``; a failure of this model alone becomes ModelFailed, a full disk a CliError."""
     import tensorflow as tf
 
-    from training.pipeline import TrainingDiverged, train_and_publish
+    from training.pipeline import TrainingDiverged
 
     try:
-        return train_and_publish(config, store_path)
+        return work()
     except DataError as e:
         raise ModelFailed(str(e)) from None
     except (OSError, tf.errors.OpError) as e:
         if _disk_full(e):
             raise CliError(
-                f"no space left on device while writing {config.model_name} to {store_path};"
+                f"no space left on device while writing {model_name} to {store_path};"
                 " nothing was published for it"
             ) from None
         if isinstance(e, OSError):
-            raise CliError(f"cannot write {config.model_name} to {store_path}: {e}") from None
+            raise CliError(f"cannot write {model_name} to {store_path}: {e}") from None
         raise
     except TrainingDiverged as e:
         raise ModelFailed(str(e)) from None
@@ -494,7 +507,7 @@ def run(args: argparse.Namespace) -> int:
     known = _architectures()
     names = _selected(args, known)
     series = _series(args)
-    configs = _configs(args, names, series)
+    configs = _configs(args, [n for n in names if n != ENSEMBLE], series)
     from training.pipeline import resolve
 
     if not args.quiet:
@@ -505,7 +518,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.quiet:
                 hp = resolve(config)
                 print(
-                    f"[{i}/{len(configs)}] training {config.model_name}: {config.architecture},"
+                    f"[{i}/{len(names)}] training {config.model_name}: {config.architecture},"
                     f" window {hp.window_size} ({hp.window_rule}), horizon {config.horizon},"
                     f" {series.name} split at {series.split} of {len(series.values)}",
                     flush=True,
@@ -518,6 +531,8 @@ def run(args: argparse.Namespace) -> int:
                 _fail(f"{config.model_name}: {e}", SOME_FAILED)
                 outcome = Failed(config.model_name, " ".join(str(e).split()))
             results.append((outcome, time.perf_counter() - started))
+        if ENSEMBLE in names:
+            results.append(_ensemble(args, series, [r for r, _ in results], len(names)))
     finally:
         # Whatever happens to a later model, the versions already published are reported.
         if results:
@@ -528,6 +543,33 @@ def run(args: argparse.Namespace) -> int:
     if failed == 0:
         return ALL_PUBLISHED
     return NONE_PUBLISHED if failed == len(results) else SOME_FAILED
+
+
+def _ensemble(
+    args: argparse.Namespace, series: Series, outcomes: list[Published | Failed], total: int
+) -> tuple[Published | Failed, float]:
+    """The ensemble of the models this run published (:mod:`training.ensemble`), or why not."""
+    from training.ensemble import ARCHITECTURE, publish_ensemble
+
+    name = args.name or f"{series.name}-{ARCHITECTURE}"
+    members = [o for o in outcomes if not isinstance(o, Failed)]
+    if not args.quiet:
+        listed = ", ".join(m.name for m in members) or "none"
+        print(f"[{total}/{total}] combining {name}: the mean of {listed}", flush=True)
+    started = time.perf_counter()
+    outcome: Published | Failed
+    try:
+        outcome = _guarded(
+            name,
+            args.store,
+            lambda: publish_ensemble(
+                members, series, args.store, args.name, not args.no_references
+            ),
+        )
+    except ModelFailed as e:
+        _fail(f"{name}: {e}", SOME_FAILED)
+        outcome = Failed(name, " ".join(str(e).split()))
+    return outcome, time.perf_counter() - started
 
 
 def best_line(root: Path, series: Series) -> str:

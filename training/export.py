@@ -93,8 +93,8 @@ def load(folder: Path) -> tf.Module:
     return tf.saved_model.load(str(folder))
 
 
-def save(servable: Servable, folder: Path) -> None:
-    """Write ``servable`` as a SavedModel with the store's signatures into ``folder``."""
+def save(servable: tf.Module, folder: Path) -> None:
+    """Write ``servable`` (a Servable or an ensemble of them) as a SavedModel into ``folder``."""
     tf.saved_model.save(
         servable,
         str(folder),

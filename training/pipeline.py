@@ -26,6 +26,7 @@ from contract import baselines, metrics, references
 from contract.metadata import (
     QUANTILE_LEVELS,
     DatasetInfo,
+    EnsembleInfo,
     Hyperparameters,
     ModelMetadata,
     ReferenceFit,
@@ -142,7 +143,7 @@ def resolve(config: TrainConfig) -> Hyperparameters:
 class Trained:
     """A finished model with what the metadata records about its training."""
 
-    servable: Servable
+    servable: tf.Module  # a Servable, or an ensemble of them
     hyperparameters: Hyperparameters
     epochs: int
     seconds: float
@@ -158,6 +159,9 @@ class Published:
     version: int
     path: Path
     metadata: ModelMetadata
+    servable: tf.Module | None = (
+        None  # in memory after training in this process (an ensemble's member)
+    )
 
 
 @dataclass
@@ -444,12 +448,33 @@ def train_and_publish(config: TrainConfig, store_path: Path) -> Published:
     """Train, export, score the export on the validation part, and publish it as the next version."""
     name = validate_name(config.model_name)
     trained = train(config)
-    series = config.series
+    published = publish_servable(
+        store_path,
+        name,
+        config.architecture,
+        trained,
+        config.series,
+        config.references,
+    )
+    published.servable = trained.servable
+    return published
+
+
+def publish_servable(
+    store_path: Path,
+    name: str,
+    architecture: str,
+    trained: Trained,
+    series: Series,
+    with_references: bool = True,
+    ensemble: EnsembleInfo | None = None,
+) -> Published:
+    """Export ``trained``, score the export on the validation part, publish the next version."""
     hp = trained.hyperparameters
 
     def build(folder: Path) -> ModelMetadata:
         save(trained.servable, folder)
-        validation, quantiles, forecast = validate(load(folder), series, config.references)
+        validation, quantiles, forecast = validate(load(folder), series, with_references)
         assets = folder / ASSETS_DIR
         assets.mkdir(exist_ok=True)
         plots.validation_png(
@@ -463,7 +488,7 @@ def train_and_publish(config: TrainConfig, store_path: Path) -> Published:
         return ModelMetadata(
             name=name,
             version=0,
-            architecture=config.architecture,
+            architecture=architecture,
             window_size=hp.window_size,
             horizon=hp.horizon,
             season_length=series.season_length,
@@ -484,6 +509,7 @@ def train_and_publish(config: TrainConfig, store_path: Path) -> Published:
             created_at=now_utc(),
             validation=validation,
             residual_quantiles=quantiles,
+            ensemble=ensemble,
         )
 
     version, path = publish(store_path, name, build)

@@ -57,7 +57,8 @@ def _refused(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 
 def test_list_prints_one_line_per_architecture(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--list"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    *lines, ensemble = capsys.readouterr().out.splitlines()
+    assert ensemble.split(maxsplit=4)[:4] == ["ensemble", "combined", "window", "widest"]
     assert len(lines) == len(ARCHITECTURES)
     for line, arch in zip(lines, ARCHITECTURES.values(), strict=True):
         name, kind, word, window, description = line.split(maxsplit=4)
@@ -320,8 +321,8 @@ def test_defaults_if_empty_trains_the_default_set_with_progress(
     assert [line.split()[2].rstrip(":") for line in started] == [
         f"d-{a}".replace("_", "-") for a in DEFAULT_ARCHITECTURES
     ]
-    assert [line.split()[0] for line in started] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
-    assert [line.split()[0] for line in out[-5:-1]] == [
+    assert [line.split()[0] for line in started] == [f"[{i}/5]" for i in range(1, 6)]
+    assert [line.split()[0] for line in out[-6:-1]] == [
         line.split()[2].rstrip(":") for line in started
     ]
     assert all(

@@ -60,8 +60,9 @@ def test_sixty_monthly_values_train_every_default_architecture(
     assert out[-1].startswith("best on sales by validation MAE: sales-")
     assert header.split()[-3:] == ["AutoETS", "AutoARIMA", "seconds"]
     assert [float(row.split()[6]) for row in rows] == [round(refs[0]["auto_ets"], 3)] * len(rows)
-    # linear sees a season and a margin; the others their own window, capped at 38 / 2.
-    assert windows == {"wavenet": 19, "conv_lstm": 19, "lstm": 19, "linear": 13}
+    # linear sees a season and a margin; the others their own window, capped at 38 / 2; the
+    # ensemble the largest of its members'.
+    assert windows == {"wavenet": 19, "conv_lstm": 19, "lstm": 19, "linear": 13, "ensemble": 19}
 
 
 @pytest.mark.slow
