@@ -66,10 +66,10 @@ SERIES = {
     "ausbeer": Spec("1956-01", "months:3", 4),
     "austres": Spec("1971-04", "months:3", 4),
     "lynx": Spec("1821", "months:12", 10),
-    "taylor": Spec("2000-06-05T00:00", "minutes:30", 48),
     "wineind": Spec("1980-01", "months:1", 12),
     "woolyrnq": Spec("1965-01", "months:3", 4),
     "heartrate": Spec(None, None, 1),
+    "taylor": Spec("2000-06-05T00:00", "minutes:30", 48),  # the longest, last
 }
 
 
@@ -237,26 +237,30 @@ def main() -> None:
     if unknown := set(names) - set(SERIES):
         parser.error(f"unknown series: {', '.join(sorted(unknown))}")
     began = time.perf_counter()
-    rows = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         root, work = Path(tmp) / "store", Path(tmp)
-        data = {name: load(name) for name in names}
-        trained = {name: train(name, data[name], SERIES[name], root, work) for name in names}
-        with serve({"FORECAST_MODEL_STORE": str(root)}, work / "server.log") as server:
-            for name in names:
-                seconds, ok = trained[name]
-                rows.append(score(name, data[name], SERIES[name], server.url, root, seconds, ok))
-                print(table(rows[-1:]).splitlines()[-1], flush=True)
-    text = table(rows)
-    print(text)
-    if set(names) == set(SERIES):
-        RESULTS.write_text(
-            "# Real series: the default set against the statistical references\n\n"
-            f"Produced by `bench/real_series.py` in {time.perf_counter() - began:.0f} s"
-            f" on {machine()}.\n\n{__doc__.split(chr(10) + chr(10), 1)[1].split('    .venv')[0]}"
-            f"{text}\n",
-            encoding="utf-8",
-        )
+        for name in names:
+            x = load(name)
+            seconds, ok = train(name, x, SERIES[name], root, work)
+            with serve({"FORECAST_MODEL_STORE": str(root)}, work / "server.log") as server:
+                rows.append(score(name, x, SERIES[name], server.url, root, seconds, ok))
+            print(table(rows[-1:]).splitlines()[-1], flush=True)
+            if not args.series:  # the whole benchmark: the table so far, after every series
+                write(rows, [n for n in SERIES if n not in {r.name for r in rows}], began)
+    print(table(rows))
+
+
+def write(rows: list[Row], missing: list[str], began: float) -> None:
+    """bench/results/real_series.md: the protocol, the table, the series not run yet."""
+    protocol = __doc__.split("\n\n", 1)[1].split("    .venv")[0]
+    note = f"Not run yet: {', '.join(missing)}.\n" if missing else ""
+    RESULTS.write_text(
+        "# Real series: the default set against the statistical references\n\n"
+        f"Produced by `python -m bench.real_series` in {time.perf_counter() - began:.0f} s"
+        f" on {machine()}.\n\n{protocol}{table(rows)}\n\n{note}",
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":
