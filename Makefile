@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STORE ?= model_store
 # The optional dependencies to install: the developer's tools here; the image installs `gpu`
 # (TensorFlow's CUDA libraries) or nothing (a CPU image).
-EXTRAS ?= test,dev
+EXTRAS ?= test,dev,ray
 HOST ?= 0.0.0.0
 PORT ?= 8000
 export TF_CPP_MIN_LOG_LEVEL ?= 2

@@ -32,7 +32,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from contract import baselines, references, store
 from contract.selection import best_by_dataset
-from training.data import DataError, SeasonSource, Series, check_length, read_csv, synthetic_values
+from training.data import (
+    DataError,
+    SeasonSource,
+    Series,
+    Table,
+    check_length,
+    read_csv,
+    synthetic_values,
+)
 
 if TYPE_CHECKING:
     from training.architectures import Architecture
@@ -133,6 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--data", type=Path, metavar="FILE", help="a CSV file with a header row")
     data.add_argument("--column", metavar="COL", help="the CSV column to forecast")
     data.add_argument(
+        "--id-column",
+        metavar="ID",
+        help=(
+            "a long-format CSV holding many series (like unique_id, ds, y): the column naming each"
+            " row's series; every series is trained, as <dataset>-<id>-<architecture>"
+        ),
+    )
+    data.add_argument(
         "--time-column",
         metavar="T",
         help=(
@@ -200,6 +216,19 @@ def build_parser() -> argparse.ArgumentParser:
             "skip the statistical references (AutoETS and AutoARIMA fitted on the training part"
             " and scored beside each model); a season above 24 can make AutoARIMA take minutes"
         ),
+    )
+
+    engine = parser.add_argument_group("engine (with --id-column)")
+    engine.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local trains in this process; ray runs each model as a Ray task (default: local)",
+    )
+    engine.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="join this Ray cluster (e.g. ray://head:10001) instead of starting a local one",
     )
 
     out = parser.add_argument_group("output")
@@ -288,12 +317,17 @@ def _check_arguments(args: argparse.Namespace) -> None:
             ("--column", args.column),
             ("--time-column", args.time_column),
             ("--fill", args.fill),
+            ("--id-column", args.id_column),
         ):
             if value is not None:
                 raise CliError(f"{option} applies to --data FILE only")
     else:
         if args.column is None:
             raise CliError("--data needs --column COL, the column to forecast")
+    if args.id_column is not None and args.name is not None:
+        raise CliError("--name names one model; with --id-column each series has its own names")
+    if args.id_column is None and (args.engine != "local" or args.address is not None):
+        raise CliError("--engine and --address fan out the series of --id-column only")
     if args.find_lr and args.learning_rate is not None:
         raise CliError("--find-lr chooses the learning rate; drop --learning-rate")
     if args.name is not None:
@@ -316,7 +350,8 @@ def _selected(args: argparse.Namespace, known: dict[str, Architecture]) -> list[
     return names
 
 
-def _series(args: argparse.Namespace) -> Series:
+def _series(args: argparse.Namespace, panel: tuple[str, Table] | None = None) -> Series:
+    """The series to train: the synthetic one, the CSV's column, or one ``(name, table)`` of a panel."""
     from training import seasons
 
     frequency, last = None, None
@@ -328,9 +363,11 @@ def _series(args: argparse.Namespace) -> Series:
         split = args.split or SYNTHETIC_SPLIT
         season_length = args.season_length or SYNTHETIC_SEASON_LENGTH
     else:
-        table = read_csv(args.data, args.column, args.time_column, args.fill or "refuse")
+        name, table = panel or (
+            dataset_name(args.data),
+            read_csv(args.data, args.column, args.time_column, args.fill or "refuse"),
+        )
         values = table.values
-        name = dataset_name(args.data)
         split = args.split or round(CSV_SPLIT_FRACTION * len(values))
         season_length = args.season_length
         if table.stamps is not None:
@@ -506,6 +543,10 @@ def run(args: argparse.Namespace) -> int:
             return 0
     known = _architectures()
     names = _selected(args, known)
+    if args.id_column is not None:
+        from training import fanout
+
+        return fanout.run_panel(args, names)
     series = _series(args)
     configs = _configs(args, [n for n in names if n != ENSEMBLE], series)
     from training.pipeline import resolve

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -140,7 +141,12 @@ def read_csv(
     and ``1949-01``) by time, plain numbers as numbers. Missing values are refused unless
     ``fill="interpolate"``.
     """
-    path = Path(path)
+    rows = _rows(Path(path), (column, time_column))
+    return table_from_rows(rows, column, time_column, fill)
+
+
+def _rows(path: Path, wanted: Sequence[str | None]) -> list[dict[str, str]]:
+    """The data rows of a CSV file with a header row that holds every ``wanted`` column."""
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
     try:
@@ -149,10 +155,10 @@ def read_csv(
             # file a blank line is a missing value that must be reported, not a shifted series.
             reader = csv.reader(f)
             header = next(reader, [])
-            for wanted in (column, time_column):
-                if wanted is not None and wanted not in header:
+            for column in wanted:
+                if column is not None and column not in header:
                     raise DataError(
-                        f"column {wanted!r} not in {path.name}; columns are: {', '.join(header)}"
+                        f"column {column!r} not in {path.name}; columns are: {', '.join(header)}"
                     )
             rows = [dict(zip(header, record, strict=False)) for record in reader]
     except UnicodeDecodeError as e:
@@ -161,7 +167,42 @@ def read_csv(
         raise DataError(f"{path.name} is not valid CSV: {e}") from None
     if not rows:
         raise DataError(f"{path.name} has no data rows")
+    return rows
 
+
+def read_panel(
+    path: str | Path,
+    id_column: str,
+    column: str,
+    time_column: str | None = None,
+    fill: Literal["refuse", "interpolate"] = "refuse",
+) -> dict[str, Table]:
+    """Read a long-format CSV (one row per series id and time, like ``unique_id, ds, y``).
+
+    Returns each id's :class:`Table` (see :func:`read_csv`), ids in order of first appearance.
+    """
+    rows = _rows(Path(path), (id_column, column, time_column))
+    groups: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        groups.setdefault((row.get(id_column) or "").strip(), []).append(row)
+    if "" in groups:
+        raise DataError(f"{len(groups[''])} row(s) have no value in the id column {id_column!r}")
+    tables = {}
+    for key, group in groups.items():
+        try:
+            tables[key] = table_from_rows(group, column, time_column, fill)
+        except DataError as e:
+            raise DataError(f"series {key!r}: {e}") from None
+    return tables
+
+
+def table_from_rows(
+    rows: list[dict[str, str]],
+    column: str,
+    time_column: str | None = None,
+    fill: Literal["refuse", "interpolate"] = "refuse",
+) -> Table:
+    """One series from CSV rows (header name to text), in time order (see :func:`read_csv`)."""
     stamps = None
     if time_column is not None:
         order, stamps = _ordered(rows, time_column)
