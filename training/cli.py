@@ -546,6 +546,11 @@ def run(args: argparse.Namespace) -> int:
     if args.id_column is not None:
         from training import fanout
 
+        if ENSEMBLE in names:
+            raise CliError(
+                "--id-column trains each series' architectures as separate tasks; an ensemble"
+                " per series is not built by the fan-out yet: leave out --arch ensemble"
+            )
         return fanout.run_panel(args, names)
     series = _series(args)
     configs = _configs(args, [n for n in names if n != ENSEMBLE], series)

@@ -161,6 +161,16 @@ def test_ids_that_sanitise_to_one_name_are_refused(
     assert not (tmp_path / "s").exists()
 
 
+def test_an_ensemble_per_series_is_refused_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_panel(tmp_path / "p.csv", ["a"])
+    argv = [*arguments(data, tmp_path / "s"), "--arch", "ensemble"]
+    assert cli.main(argv) == cli.BAD_INPUT
+    assert "leave out --arch ensemble" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
 def test_ray_missing_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
