@@ -116,7 +116,7 @@ def test_bad_stamps_are_422s_naming_the_problem(
         ({"start": "yesterday", "freq": "daily"}, "cannot read 'yesterday'"),
         ({"timestamps": ["2024-01-01"] * 20}, "duplicate time stamp 2024-01-01"),
         ({"timestamps": ["2024-01-01"]}, "timestamps has 1 stamps for 20 values"),
-        ({"start": "9999-12-01", "freq": "daily"}, "beyond the year 9999"),
+        ({"start": "9999-12-25", "freq": "daily"}, "beyond the year 9999"),
     ]
     for fields, words in cases:
         item = {"id": "x", "values": values, **fields}
