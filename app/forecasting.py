@@ -107,20 +107,39 @@ def in_batches(
 
 
 def windowed_forecast(model: Forecaster, series: Array) -> Windowed:
-    """One-step-ahead forecasts of ``series[W:]`` from the window before each; ``(n - W,)``.
+    """One-step-ahead forecasts of ``series[W:]`` from the window before each; ``(n - W,)``."""
+    return windowed_forecasts(model, [series])[0]
 
-    One call of the ``windowed`` signature, which frames the windows inside the graph.
+
+def windowed_forecasts(model: Forecaster, panel: Sequence[Array]) -> list[Windowed]:
+    """:func:`windowed_forecast` of every series, one ``windowed`` call per distinct length.
+
+    The signature frames the windows inside the graph, so series of one length stack into one
+    batch. Different lengths are grouped, not padded: padding would change the first windows.
     """
     w = model.window_size
-    if len(series) <= w:
-        return Windowed(w, np.empty(0))
-    return Windowed(w, model.windowed(series.astype(np.float32)).astype(np.float64))
+    out = [Windowed(w, np.empty(0)) for _ in panel]
+    by_length: dict[int, list[int]] = {}
+    for i, series in enumerate(panel):
+        if len(series) > w:
+            by_length.setdefault(len(series), []).append(i)
+    for indices in by_length.values():
+        batch = np.stack([panel[i] for i in indices]).astype(np.float32)
+        values = model.windowed(batch).astype(np.float64)
+        for row, i in enumerate(indices):
+            out[i] = Windowed(w, values[row])
+    return out
 
 
 def horizon_forecast(model: Forecaster, series: Array, horizon: int) -> Array:
     """The next ``horizon`` values after ``series``, from its last window; ``(horizon,)``."""
-    window = series[None, -model.window_size :].astype(np.float32)
-    return model.ahead(window, horizon)[0].astype(np.float64)
+    return horizon_forecasts(model, [series], horizon)[0]
+
+
+def horizon_forecasts(model: Forecaster, panel: Sequence[Array], horizon: int) -> Array:
+    """The next ``horizon`` values of every series, in one call; ``(len(panel), horizon)``."""
+    windows = np.stack([s[-model.window_size :] for s in panel]).astype(np.float32)
+    return model.ahead(windows, horizon).astype(np.float64)
 
 
 def residual_quantiles(
@@ -365,21 +384,92 @@ def forecast(
     ``baselines`` None takes every classic baseline the series is long enough for; naming one it
     is too short for raises :class:`SeriesTooShort`. ``auto_ets`` and ``auto_arima`` are only
     fitted when named: on the first half of the series at least, and on everything before the
-    first position the others cover; every method is then scored from there on. The model is called twice whatever the series'
-    length: once for every window's one-step forecast and once for the horizon.
+    first position the others cover; every method is then scored from there on. The model is
+    called twice whatever the series' length: once for every window's one-step forecast and
+    once for the horizon.
     """
-    n, w = len(series), model.window_size
-    if n < w:
-        raise SeriesTooShort(
-            f"the series has {n} values but this model's window_size is {w}:"
-            f" send at least {w} values",
-            {"length": n, "window_size": w},
+    return forecast_panel(
+        model,
+        quantiles,
+        [(series, actuals)],
+        horizon=horizon,
+        season_length=season_length,
+        baselines=baselines,
+        levels=levels,
+        probabilities=probabilities,
+        reference_limits=reference_limits,
+    )[0]
+
+
+def forecast_panel(
+    model: Forecaster,
+    quantiles: ResidualQuantiles,
+    panel: Sequence[tuple[Array, Array | None]],
+    *,
+    horizon: int,
+    season_length: int,
+    baselines: Sequence[str] | None = None,
+    levels: Sequence[float] = (),
+    probabilities: Sequence[float] = (),
+    reference_limits: ReferenceLimits = ReferenceLimits(),
+) -> list[ForecastResult]:
+    """:func:`forecast` of every ``(series, actuals)`` of ``panel``, with batched model calls.
+
+    One ``forecast`` call for every series' horizon, one ``windowed`` call per distinct length
+    (:func:`windowed_forecasts`); each result equals the one-series answer.
+    """
+    w = model.window_size
+    for n in sorted({len(series) for series, _ in panel}):
+        if n < w:
+            raise SeriesTooShort(
+                f"the series has {n} values but this model's window_size is {w}:"
+                f" send at least {w} values",
+                {"length": n, "window_size": w},
+            )
+    chosen = [
+        choose_baselines(baselines, len(series), season_length, references_allowed=True)
+        for series, _ in panel
+    ]
+
+    serieses = [series for series, _ in panel]
+    windowed = windowed_forecasts(model, serieses)
+    ahead = horizon_forecasts(model, serieses, horizon)
+    return [
+        _result(
+            series,
+            actuals,
+            windowed[i],
+            ahead[i],
+            quantiles,
+            horizon=horizon,
+            season_length=season_length,
+            names=[b for b in chosen[i] if b not in references.NAMES],
+            fitted=[b for b in chosen[i] if b in references.NAMES],
+            levels=levels,
+            probabilities=probabilities,
+            reference_limits=reference_limits,
         )
-    requested = choose_baselines(baselines, n, season_length, references_allowed=True)
-    names = [b for b in requested if b not in references.NAMES]
-    fitted = [b for b in requested if b in references.NAMES]
-    windowed = windowed_forecast(model, series)
-    ahead = horizon_forecast(model, series, horizon)
+        for i, (series, actuals) in enumerate(panel)
+    ]
+
+
+def _result(
+    series: Array,
+    actuals: Array | None,
+    windowed: Windowed,
+    ahead: Array,
+    quantiles: ResidualQuantiles,
+    *,
+    horizon: int,
+    season_length: int,
+    names: Sequence[str],
+    fitted: Sequence[str],
+    levels: Sequence[float],
+    probabilities: Sequence[float],
+    reference_limits: ReferenceLimits,
+) -> ForecastResult:
+    """One series' result from its model forecasts: intervals, baselines, scores."""
+    n = len(series)
     intervals = prediction_intervals(ahead, quantiles, levels)
     by_probability = forecast_quantiles(ahead, quantiles, probabilities)
     others = baseline_forecasts(series, names, horizon, season_length)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from app.forecasting import ForecastResult, MethodForecast, Scored
 from app.forecasting import Windowed as WindowedArrays
+from contract import frequency
 from contract.baselines import MIN_SEASON_LENGTH
 from contract.baselines import NAMES as BASELINE_NAMES
 from contract.metadata import ModelMetadata, Scores
@@ -237,17 +239,90 @@ class ModelList(BaseModel):
 
 
 SERIES_DOC = "the values so far, oldest first: at least the model's window_size"
+PANEL_DOC = (
+    "the values so far, oldest first (at least the model's window_size), or a list of series"
+    " each with an id, its values and optional timestamps (or start and freq)"
+)
 HORIZON_DOC = "steps to forecast"
 
 
+Stamp = Annotated[
+    str,
+    Field(max_length=64, description="an ISO 8601 date or date-time", examples=["2024-01-31"]),
+]
+
+
+@dataclass(frozen=True)
+class Stamps:
+    """The time of every value of a series and of its horizon, and their frequency's name."""
+
+    frequency: str
+    times: list[datetime]
+
+
+class SeriesItem(Strict):
+    """One series of a many-series request: its id, values and, optionally, its time stamps."""
+
+    id: str = Field(min_length=1, max_length=200, description="answered back with its forecast")
+    values: list[FiniteFloat] = Field(min_length=1, description=SERIES_DOC)
+    timestamps: list[Stamp] | None = Field(
+        None, description="one ISO 8601 stamp per value, evenly spaced (not with start)"
+    )
+    start: Stamp | None = Field(None, description="the time of the first value, with freq")
+    freq: str | None = Field(
+        None,
+        max_length=32,
+        description=f"the step between values with start: one of {', '.join(frequency.NAMES)}"
+        f" (or a pandas alias: {', '.join(frequency.ALIASES)})",
+    )
+    actuals: list[FiniteFloat] | None = Field(
+        None, min_length=1, description="the true values that followed, to score the horizon"
+    )
+
+    @model_validator(mode="after")
+    def _stamps_fit(self) -> Self:
+        if self.timestamps is not None:
+            if self.start is not None or self.freq is not None:
+                raise ValueError("send timestamps, or start with freq, not both")
+            if len(self.timestamps) != len(self.values):
+                raise ValueError(
+                    f"timestamps has {len(self.timestamps)} stamps for {len(self.values)} values"
+                )
+        elif (self.start is None) != (self.freq is None):
+            raise ValueError("start and freq go together")
+        self.stamps(0)  # unreadable stamps or an unknown frequency are this body's error
+        return self
+
+    def stamps(self, horizon: int) -> Stamps | None:
+        """The stamps of the values and the ``horizon`` after them; None without stamps."""
+        n = len(self.values)
+        if self.timestamps is not None:
+            times = [frequency.parse_stamp(t) for t in self.timestamps]
+            found = frequency.infer_frequency(times).name
+            if found not in frequency.NAMES:
+                raise ValueError(f"timestamps step {found}: stamps need one of the named steps")
+            return Stamps(found, times + frequency.stamps_from(times[0], found, n + horizon)[n:])
+        if self.start is not None and self.freq is not None:
+            name = frequency.canonical(self.freq)
+            start = frequency.parse_stamp(self.start)
+            return Stamps(name, frequency.stamps_from(start, name, n + horizon))
+        return None
+
+
 class ForecastRequest(Strict):
-    """A series to forecast with one model version, beside the classic baselines."""
+    """One series (a list of numbers), or many with ids and stamps, to forecast with one model.
+
+    Every series is forecast beside the classic baselines; the many-series form is answered in
+    the same order, one entry per id.
+    """
+
+    max_total_points: ClassVar[int | None] = None
 
     model: ModelName
     version: Annotated[int, Field(ge=1, strict=True)] | Label | None = Field(
         None, description="a version number, a label, or omitted for the highest AVAILABLE one"
     )
-    series: list[FiniteFloat] = Field(min_length=1, description=SERIES_DOC)
+    series: list[FiniteFloat] | list[SeriesItem] = Field(min_length=1, description=PANEL_DOC)
     horizon: int = Field(1, ge=1, description=HORIZON_DOC)
     baselines: list[BaselineName] | None = Field(
         None,
@@ -281,11 +356,32 @@ class ForecastRequest(Strict):
 
     @model_validator(mode="after")
     def _actuals_within_horizon(self) -> Self:
-        if self.actuals is not None and len(self.actuals) > self.horizon:
+        items = self.items()
+        if self.actuals is not None and self.many():
+            raise ValueError("with many series, send actuals in each series")
+        for item in items:
+            if item.actuals is not None and len(item.actuals) > self.horizon:
+                raise ValueError(
+                    f"actuals has {len(item.actuals)} values, more than the horizon {self.horizon}"
+                )
+        total = sum(len(item.values) for item in items)
+        if self.max_total_points is not None and total > self.max_total_points:
             raise ValueError(
-                f"actuals has {len(self.actuals)} values, more than the horizon {self.horizon}"
+                f"the series hold {total} values in all, more than the {self.max_total_points}"
+                " one request may hold"
             )
         return self
+
+    def many(self) -> bool:
+        """The many-series form (answered per id), not one list of numbers."""
+        return bool(self.series) and isinstance(self.series[0], SeriesItem)
+
+    def items(self) -> list[SeriesItem]:
+        """Every series as an item; the one-series form's as one item without an id."""
+        if self.many():
+            return [s for s in self.series if isinstance(s, SeriesItem)]
+        values = [float(v) for v in self.series if not isinstance(v, SeriesItem)]
+        return [SeriesItem.model_construct(id="", values=values, actuals=self.actuals)]
 
 
 class ModelRef(BaseModel):
@@ -328,6 +424,9 @@ class Forecast(BaseModel):
     quantiles: dict[str, list[float]] | None = Field(
         None, description='by probability, e.g. "0.9"; only when quantiles were asked for'
     )
+    timestamps: list[datetime] | None = Field(
+        None, description="the time of each step (and of its bounds); only for stamped series"
+    )
 
 
 class Windowed(BaseModel):
@@ -335,21 +434,32 @@ class Windowed(BaseModel):
 
     start: int
     values: list[float]
+    timestamps: list[datetime] | None = Field(
+        None, description="the time of each value forecast; only for stamped series"
+    )
 
     @classmethod
-    def of(cls, w: WindowedArrays) -> Self:
-        return cls(start=w.start, values=w.values.tolist())
+    def of(cls, w: WindowedArrays, stamps: Stamps | None = None) -> Self:
+        times = stamps.times[w.start : w.start + len(w.values)] if stamps else None
+        return cls(start=w.start, values=w.values.tolist(), timestamps=times)
 
 
 class BaselineForecast(BaseModel):
     """A baseline's horizon and windowed forecasts."""
 
     forecast: list[float]
+    timestamps: list[datetime] | None = Field(
+        None, description="the time of each forecast step; only for stamped series"
+    )
     windowed: Windowed
 
     @classmethod
-    def of(cls, b: MethodForecast) -> Self:
-        return cls(forecast=b.forecast.tolist(), windowed=Windowed.of(b.windowed))
+    def of(cls, b: MethodForecast, stamps: Stamps | None, n: int) -> Self:
+        return cls(
+            forecast=b.forecast.tolist(),
+            timestamps=stamps.times[n:] if stamps else None,
+            windowed=Windowed.of(b.windowed, stamps),
+        )
 
 
 class ScoredPositions(BaseModel):
@@ -393,8 +503,16 @@ class ForecastResponse(BaseModel):
 
     @classmethod
     def of(
-        cls, model: LoadedModel, result: ForecastResult, intervals: bool, quantiles: bool
+        cls,
+        model: LoadedModel,
+        result: ForecastResult,
+        intervals: bool,
+        quantiles: bool,
+        stamps: Stamps | None = None,
+        **more: Any,
     ) -> Self:
+        """The answer for one series; ``stamps`` give every forecast its times."""
+        n = len(stamps.times) - len(result.model.forecast) if stamps else 0
         bounds = {
             key: Interval(lower=i.lower.tolist(), upper=i.upper.tolist())
             for key, i in result.intervals.items()
@@ -407,15 +525,30 @@ class ForecastResponse(BaseModel):
                 quantiles={k: v.tolist() for k, v in result.quantiles.items()}
                 if quantiles
                 else None,
+                timestamps=stamps.times[n:] if stamps else None,
             ),
-            windowed=Windowed.of(result.model.windowed),
-            baselines={k: BaselineForecast.of(b) for k, b in result.baselines.items()},
+            windowed=Windowed.of(result.model.windowed, stamps),
+            baselines={k: BaselineForecast.of(b, stamps, n) for k, b in result.baselines.items()},
             metrics=ForecastMetrics(
                 windowed=ScoredPositions.of(result.windowed_scores),
                 horizon=ScoredPositions.of(result.horizon_scores),
             ),
             best=result.best,
+            **more,
         )
+
+
+class SeriesForecast(ForecastResponse):
+    """The answer for one series of a many-series request."""
+
+    id: str
+    frequency: str | None = Field(description="the series' step, from its stamps or freq")
+
+
+class PanelResponse(BaseModel):
+    """The answers of a many-series request, in its order."""
+
+    series: list[SeriesForecast]
 
 
 # ---- TensorFlow Serving ----
@@ -530,17 +663,35 @@ def limited(settings: Settings) -> Limited:
         window=(list[list[FiniteFloat]], windows),
         steps=(int | None, Field(None, ge=1, le=settings.max_horizon)),
     )
-    return Limited(
-        forecast=create_model(
-            "ForecastRequest",
-            __base__=ForecastRequest,
-            __doc__=ForecastRequest.__doc__,
-            series=(
-                list[FiniteFloat],
-                Field(min_length=1, max_length=settings.max_series_length, description=SERIES_DOC),
-            ),
-            horizon=(int, Field(1, ge=1, le=settings.max_horizon, description=HORIZON_DOC)),
+    values = Field(min_length=1, max_length=settings.max_series_length, description=SERIES_DOC)
+    item = create_model(
+        "SeriesItem",
+        __base__=SeriesItem,
+        __doc__=SeriesItem.__doc__,
+        values=(list[FiniteFloat], values),
+        timestamps=(
+            list[Stamp] | None,
+            Field(None, max_length=settings.max_series_length, description="one per value"),
         ),
+    )
+    many = Field(
+        min_length=1,
+        max_length=settings.max_series,
+        description=f"at most max_series, {settings.max_total_points} values in all",
+    )
+    forecast = create_model(
+        "ForecastRequest",
+        __base__=ForecastRequest,
+        __doc__=ForecastRequest.__doc__,
+        series=(
+            Annotated[list[FiniteFloat], values] | Annotated[list[item], many],
+            Field(description=PANEL_DOC),
+        ),
+        horizon=(int, Field(1, ge=1, le=settings.max_horizon, description=HORIZON_DOC)),
+    )
+    forecast.max_total_points = settings.max_total_points
+    return Limited(
+        forecast=forecast,
         predict=create_model(
             "PredictRequest",
             __base__=PredictRequest,

@@ -156,10 +156,10 @@ class LoadedModel:
         )
 
     def windowed(self, series: Float32Array) -> Float32Array:
-        """``windowed``: a series ``(n,)`` -> one-step forecasts of ``series[W:]``, ``(n - W,)``."""
+        """``windowed``: series ``(k, n)`` of one length -> one-step forecasts ``(k, n - W)``."""
         self._record(store.WINDOWED_SIGNATURE)
-        out = self._windowed(**{store.SERIES_KEY: tf.convert_to_tensor(series[None], tf.float32)})
-        return self._finite(out[store.OUTPUT_KEY].numpy()[0], series, "its windowed forecasts")
+        out = self._windowed(**{store.SERIES_KEY: tf.convert_to_tensor(series, tf.float32)})
+        return self._finite(out[store.OUTPUT_KEY].numpy(), series, "its windowed forecasts")
 
 
 def _power_of_two(n: int) -> int:
@@ -210,7 +210,7 @@ def _warm(model: LoadedModel) -> None:
     window = np.zeros((1, model.window_size), np.float32)
     try:
         step = model.one_step(window)
-        windowed = model.windowed(np.zeros(model.window_size + 2, np.float32))
+        windowed = model.windowed(np.zeros((1, model.window_size + 2), np.float32))[0]
     except (NonFiniteOutput, ForecastDiverged) as e:
         raise StoreError(f"warm-up failed: {e.message}") from None
     except (tf.errors.InvalidArgumentError, ValueError, TypeError) as e:

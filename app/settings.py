@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     max_series_length: int = Field(
         100_000, ge=1, description="most values a request's series may hold"
     )
+    max_series: int = Field(1000, ge=1, description="most series one /forecast request may hold")
+    max_total_points: int = Field(
+        1_000_000, ge=1, description="most values all the series of one request may hold together"
+    )
     max_horizon: int = Field(1000, ge=1, description="most steps a forecast may look ahead")
     reference_max_length: int = Field(
         2000,

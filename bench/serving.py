@@ -7,7 +7,9 @@ concurrent HTTP clients, and in the same run times:
 * the in-process TensorFlow calls that produce the same forecasts: the compute floor;
 * the course's do-it-yourself path: ``model.predict`` over a ``tf.data`` window dataset.
 
-Writes bench/results/serving.md. Usage: ``python bench/serving.py [--store DIR] [--quick]``.
+Writes bench/results/serving.md. Usage: ``python bench/serving.py [--store DIR] [--quick]``;
+``--panel`` runs only the many-series rows (100 series in one request beside 100 single
+requests) and writes them as their own section of that file, with the machine's load.
 """
 
 from __future__ import annotations
@@ -92,10 +94,80 @@ def in_process_floors(store: Path, series: np.ndarray) -> tuple[float, float, in
     return _median_seconds(compute_floor, 20), _median_seconds(diy, 5), w
 
 
+PANEL_SERIES = 100
+PANEL_SECTION = "## Many series in one request"
+
+
+def panel_rows(url: str, series: np.ndarray, repeats: int) -> list[str]:
+    """Table rows: ``PANEL_SERIES`` series of one length in one request, then one request each."""
+    values = [np.roll(series, k).tolist() for k in range(PANEL_SERIES)]
+    items = [{"id": f"s{k}", "values": v} for k, v in enumerate(values)]
+    one = harness.load(
+        "POST", url, {"model": MODEL, "series": items, "horizon": HORIZON},
+        concurrency=1, max_requests=repeats, max_seconds=600,
+    )  # fmt: skip
+    singles: list[float] = []
+    errors: list[str] = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for v in values:
+            r = harness.load(
+                "POST", url, {"model": MODEL, "series": v, "horizon": HORIZON},
+                concurrency=1, max_requests=1, max_seconds=60,
+            )  # fmt: skip
+            errors += r.errors
+        singles.append(time.perf_counter() - t0)
+    n = f"{len(series):,}"
+    return [
+        f"| {PANEL_SERIES} series of {n} points in one request | {one.requests} |"
+        f" {len(one.errors)} | {one.percentile(50):.0f} |",
+        f"| {PANEL_SERIES} single requests of {n} points, one after another | {repeats} |"
+        f" {len(errors)} | {statistics.median(singles) * 1000:.0f} |",
+    ] + [f"- error: {e}" for e in (one.errors + errors)[:3]]
+
+
+def panel_section(store: Path, series: np.ndarray, repeats: int, log: Path) -> str:
+    """The many-series section of the results, measured on a server of its own."""
+    with harness.serve(
+        {"FORECAST_MODEL_STORE": str(store)},
+        log,
+        "--no-access-log",
+        ready=lambda url: harness.available(url, MODEL),
+    ) as server:
+        post = f"{server.url}/forecast"
+        harness.load("POST", post, {"model": MODEL, "series": series.tolist()},
+                     concurrency=1, max_requests=3, max_seconds=60)  # fmt: skip
+        load_before = Path("/proc/loadavg").read_text().split()[:3]
+        rows = panel_rows(post, series, repeats)
+        load_after = Path("/proc/loadavg").read_text().split()[:3]
+    return "\n".join(
+        [
+            PANEL_SECTION,
+            "",
+            f"Measured alone with `python bench/serving.py --panel` on {harness.machine()};"
+            f" load average (1, 5, 15 min) {' '.join(load_before)} before and"
+            f" {' '.join(load_after)} after (other work shared the cores). Model {MODEL},"
+            f" horizon {HORIZON}, the default baselines; milliseconds for all {PANEL_SERIES}"
+            " series (the single requests timed back to back, median of the repeats).",
+            "",
+            "| request | repeats | errors | ms for all series |",
+            "| --- | ---: | ---: | ---: |",
+            *rows,
+        ]
+    )
+
+
+def _with_section(text: str, section: str) -> str:
+    """``text`` with its many-series section replaced by (or ended with) ``section``."""
+    head = text.split(PANEL_SECTION)[0].rstrip()
+    return f"{head}\n\n{section}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, help=f"a store holding {MODEL}")
     parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
+    parser.add_argument("--panel", action="store_true", help="only the many-series rows")
     args = parser.parse_args(argv)
     scale = 0.2 if args.quick else 1.0
 
@@ -104,6 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     store = _store_with_model(args.store, scratch / "store")
     series = {n: synthetic_values(length=n) for n in (1461, 10_000, 100_000)}
+    if args.panel:
+        section = panel_section(store, series[1461], 1 if args.quick else 3, scratch / "log")
+        print(section)
+        if not args.quick:
+            RESULTS.write_text(_with_section(RESULTS.read_text(), section))
+            print(f"written to {RESULTS}")
+        return 0
     compute_s, diy_s, window = in_process_floors(store, series[1461])
     print(f"compute floor {compute_s * 1000:.2f} ms, DIY predict {diy_s * 1000:.1f} ms", flush=True)
 
@@ -190,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"- error in {label} at concurrency {c}: {e}")
     text = "\n".join(lines) + "\n"
     print(text)
+    if RESULTS.exists() and PANEL_SECTION in RESULTS.read_text():
+        text = _with_section(text, PANEL_SECTION + RESULTS.read_text().split(PANEL_SECTION)[1])
     if not args.quick:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(text)

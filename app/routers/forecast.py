@@ -8,45 +8,101 @@ from starlette.concurrency import run_in_threadpool
 
 from app import forecasting, plotting
 from app.dependencies import RegistryDep, SettingsDep, resolve_model
-from app.forecasting import Array, ForecastResult, ReferenceLimits
+from app.errors import InvalidRequest
+from app.forecasting import ForecastResult, ReferenceLimits
 from app.routing import accepts
-from app.schemas import ERRORS, ForecastRequest, ForecastResponse, Limited
+from app.schemas import (
+    ERRORS,
+    ForecastRequest,
+    ForecastResponse,
+    Limited,
+    PanelResponse,
+    SeriesForecast,
+    SeriesItem,
+    Stamps,
+)
 from app.servable import LoadedModel
 from app.settings import Settings
 
 
 def _compute(
-    model: LoadedModel, body: ForecastRequest, series: Array, settings: Settings
-) -> ForecastResult:
-    return forecasting.forecast(
+    model: LoadedModel, body: ForecastRequest, items: list[SeriesItem], settings: Settings
+) -> list[ForecastResult]:
+    return forecasting.forecast_panel(
         model,
         model.metadata.residual_quantiles,
-        series,
+        [
+            (
+                np.asarray(item.values, dtype=np.float64),
+                np.asarray(item.actuals, dtype=np.float64) if item.actuals else None,
+            )
+            for item in items
+        ],
         horizon=body.horizon,
         season_length=body.season_length or model.metadata.season_length,
         baselines=body.baselines,
         levels=body.level or (),
         probabilities=body.quantiles or (),
-        actuals=np.asarray(body.actuals, dtype=np.float64) if body.actuals else None,
         reference_limits=ReferenceLimits(
             settings.reference_max_length, settings.reference_max_season
         ),
     )
 
 
-def _answer(model: LoadedModel, body: ForecastRequest, settings: Settings) -> ForecastResponse:
-    result = _compute(model, body, np.asarray(body.series, dtype=np.float64), settings)
-    return ForecastResponse.of(
-        model, result, intervals=body.level is not None, quantiles=body.quantiles is not None
+def _stamps(model: LoadedModel, item: SeriesItem, horizon: int) -> Stamps | None:
+    """The item's stamps; InvalidRequest when their frequency is not the model's."""
+    try:
+        stamps = item.stamps(horizon)
+    except ValueError as e:
+        raise InvalidRequest(f"series {item.id!r}: {e}", {"id": item.id}) from None
+    trained = model.metadata.dataset.frequency
+    if stamps is not None and trained is not None and stamps.frequency != trained:
+        raise InvalidRequest(
+            f"series {item.id!r} is {stamps.frequency} but model {model.name!r} version"
+            f" {model.version} was trained on {trained} values",
+            {"id": item.id, "frequency": stamps.frequency, "model_frequency": trained},
+        )
+    return stamps
+
+
+def _answer(
+    model: LoadedModel, body: ForecastRequest, settings: Settings
+) -> ForecastResponse | PanelResponse:
+    items = body.items()
+    stamps = [_stamps(model, item, body.horizon) for item in items]
+    results = _compute(model, body, items, settings)
+    intervals, quantiles = body.level is not None, body.quantiles is not None
+    if not body.many():
+        return ForecastResponse.of(model, results[0], intervals, quantiles)
+    return PanelResponse(
+        series=[
+            SeriesForecast.of(
+                model,
+                result,
+                intervals,
+                quantiles,
+                stamps=stamp,
+                id=item.id,
+                frequency=stamp.frequency if stamp else None,
+            )
+            for item, stamp, result in zip(items, stamps, results, strict=True)
+        ]
     )
 
 
 def _picture(model: LoadedModel, body: ForecastRequest, settings: Settings) -> bytes:
-    series = np.asarray(body.series, dtype=np.float64)
-    result = _compute(model, body, series, settings)
+    items = body.items()
+    if len(items) > 1:
+        raise InvalidRequest(
+            f"a picture draws one series, but the body has {len(items)}: send one",
+            {"series": len(items)},
+        )
+    item = items[0]
+    result = _compute(model, body, items, settings)[0]
     title = f"{model.name} version {model.version} ({model.metadata.architecture})"
-    actuals = np.asarray(body.actuals, dtype=np.float64) if body.actuals else None
+    actuals = np.asarray(item.actuals, dtype=np.float64) if item.actuals else None
     season = body.season_length or model.metadata.season_length
+    series = np.asarray(item.values, dtype=np.float64)
     return plotting.forecast_png(
         series, result, title, actuals, season_length=season, baselines=body.baselines
     )
@@ -64,8 +120,13 @@ def router(bodies: Limited) -> APIRouter:
     @accepts(bodies.forecast)
     async def forecast(
         body: ForecastRequest, request: Request, registry: RegistryDep, settings: SettingsDep
-    ) -> ForecastResponse:
-        """Forecast ``horizon`` steps and every window of the series, beside the baselines, scored."""
+    ) -> ForecastResponse | PanelResponse:
+        """Forecast ``horizon`` steps and every window of each series, beside the baselines, scored.
+
+        One series (a list of numbers) is answered as one forecast; many (a list of series with
+        ids) as a list in the same order. The model is called once for every series' horizon
+        and once per distinct series length for the windowed forecasts.
+        """
         model = resolve_model(request, registry, body.model, body.version)
         return await run_in_threadpool(_answer, model, body, settings)
 

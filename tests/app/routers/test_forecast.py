@@ -168,7 +168,7 @@ def test_series_of_exactly_the_window_has_no_windowed_positions(
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["windowed"] == {"start": WINDOW, "values": []}
+    assert body["windowed"] == {"start": WINDOW, "values": [], "timestamps": None}
     assert body["metrics"]["windowed"] is None and body["best"] is None
     assert len(body["forecast"]["values"]) == 4
     assert set(body["baselines"]) == {"naive"}  # the only one 16 values are enough for
@@ -318,7 +318,7 @@ def test_series_too_long_is_422(shared_client: TestClient) -> None:
     assert r.status_code == 422
     error = error_of(r)
     assert error["code"] == "validation_error" and "100000" in error["message"]
-    assert error["details"]["errors"][0]["loc"] == ["body", "series"]
+    assert error["details"]["errors"][0]["loc"] == ["body", "series", "list[constrained-float]"]
 
 
 def test_horizon_beyond_the_maximum_is_422(shared_client: TestClient) -> None:
