@@ -88,7 +88,7 @@ def test_unknown_model_version_or_label_is_404(
 @pytest.mark.parametrize(
     "path",
     [
-        "/models/..",
+        # ("/models/.." is resolved by the client to "/", KServe's liveness route.)
         "/models/%2e%2e",
         "/models/..%2F..%2Fetc%2Fpasswd",
         "/models/..%252F..%252Fetc",
