@@ -65,7 +65,11 @@ def _ray_unit(config: TrainConfig, store: str) -> tuple[Published | cli.Failed, 
     with contextlib.suppress(RuntimeError):
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-    return train_one(config, Path(store))
+    outcome, seconds = train_one(config, Path(store))
+    if not isinstance(outcome, cli.Failed):
+        # The trained network stays in the worker: a tf.Module does not pickle back.
+        outcome = dataclasses.replace(outcome, servable=None)
+    return outcome, seconds
 
 
 class RayEngine:

@@ -91,7 +91,7 @@ def test_list_prints_one_line_per_architecture(capsys: pytest.CaptureFixture[str
         (["--arch", "linear", "--name", "A"], "invalid model name 'A'"),
         (["--arch", "linear", "--name", ""], "invalid model name ''"),
         (["--arch", "linear", "--arch", "dense", "--name", "x"], "--name names one model, but 2"),
-        (["--all", "--name", "x"], "--name names one model, but 11"),
+        (["--all", "--name", "x"], "--name names one model, but 12"),
         (
             ["--arch", "linear", "--split", "1461"],
             "split 1461 must lie inside the series (1..1460)",
