@@ -25,9 +25,10 @@ class MeanOfWindow:
         return np.repeat(windows.mean(axis=1, keepdims=True), self.horizon, axis=1)
 
     def windowed(self, series: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        windows = np.lib.stride_tricks.sliding_window_view(series[:-1], self.window_size)
-        self.calls.append(len(windows))
-        return windows.mean(axis=1)
+        # A batch of series (k, n) -> the mean of each window before each value, (k, n - W).
+        windows = np.lib.stride_tricks.sliding_window_view(series[:, :-1], self.window_size, axis=1)
+        self.calls.append(windows.shape[0] * windows.shape[1])
+        return windows.mean(axis=2)
 
     def ahead(self, windows: npt.NDArray[np.float32], steps: int) -> npt.NDArray[np.float32]:
         self.calls.append(len(windows))
