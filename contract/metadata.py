@@ -110,10 +110,18 @@ class Hyperparameters(BaseModel):
     seed: int
     find_lr: bool = Field(description="the learning rate was chosen by the course's sweep")
     stateful_training: bool
+    inputs: Literal["level", "difference"] = Field(
+        "level",
+        description="level: each window centred on its first value; difference: the network"
+        " reads first differences and forecasts the change from the last known value",
+    )
     holdout_epochs: int | None = Field(None, description="epochs run while early stopping")
     scale: float | None = Field(None, description="the training part's std the model divides by")
     window_rule: str | None = Field(
         None, description="how the window was chosen (training.defaults), or that it was given"
+    )
+    inputs_rule: str | None = Field(
+        None, description="how inputs was chosen (training.defaults), or that it was given"
     )
     epochs_rule: str | None = Field(
         None, description="how max_epochs was chosen (training.defaults), or that it was given"

@@ -210,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--seed", type=int, help="random seed (default: TrainConfig's)")
     fit.add_argument(
+        "--inputs",
+        choices=["level", "difference"],
+        help="what the network reads: windows centred on their first value (level), or first"
+        " differences, forecasting the change from the last value (default: chosen from the"
+        " training part, see the README)",
+    )
+    fit.add_argument(
         "--no-references",
         action="store_true",
         help=(
@@ -396,6 +403,7 @@ def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list
         "learning_rate": args.learning_rate,
         "holdout": args.holdout,
         "seed": args.seed,
+        "inputs": args.inputs,
     }
     overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     configs = []

@@ -1,4 +1,4 @@
-"""The one rule that sizes a run's input window from the data. Pure python.
+"""The rules that size a run from the data: its input window, its epochs, what its network reads.
 
 The course tuned its windows on 1,461 daily values with a yearly season (365), trained on the
 first 1,000: 400 for the models that must see a whole season at once (linear, dense), WaveNet's
@@ -20,17 +20,43 @@ The most epochs follow the same course: each architecture's epoch count was set 
 of 800 values, so a longer fit part gets proportionally fewer epochs (the same number of
 gradient steps: 500 epochs on 800 values, 194 on 2,064), and a shorter one the course's count.
 Early stopping still ends most runs sooner. An explicit ``--epochs`` wins.
+
+What the network reads follows from how the fit part's values change. The lag-1
+autocorrelation r of its first differences is -0.5 for noise around a steady level (differencing
+white noise gives exactly that) and 0 for a random walk (its steps are independent); a trend or
+a slow cycle, whose steps follow each other, gives more. Below -0.25, halfway between the two,
+the changes are mostly noise: the network reads levels, each window centred on its first value,
+and can average a noisy season. Otherwise it reads first differences and forecasts the change
+from the last value, so that a network with nothing to say (small weights, little data) falls
+back on the naive forecast rather than on the window's first value. An explicit ``--inputs``
+wins.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+import numpy.typing as npt
+
 from training.data import DataError, fit_length
+from training.seasons import autocorrelation
 
 MIN_WINDOW = 3
 SEASON_MARGIN = 1.1
 COURSE_FIT_LENGTH = 800  # the course's 1,000 training values less their 20% hold-out
+NOISY_CHANGES = -0.25  # halfway between white noise's differences (-0.5) and a random walk's (0)
+
+
+def inputs(train: npt.NDArray[np.float64], holdout: float = 0.2) -> tuple[str, str]:
+    """``"level"`` or ``"difference"`` for a training part, and why (see the module's notes)."""
+    changes = np.diff(train[: fit_length(len(train), holdout)])
+    if len(changes) < 3 or not changes.any():
+        return "difference", "too few changes to tell: differences, the naive fallback"
+    r = float(autocorrelation(changes, 1)[1])
+    if r < NOISY_CHANGES:
+        return "level", f"changes mostly noise (lag-1 autocorrelation {r:.2f} < {NOISY_CHANGES})"
+    return "difference", f"changes persist (lag-1 autocorrelation {r:.2f} >= {NOISY_CHANGES})"
 
 
 def max_epochs(own: int, train_length: int, holdout: float = 0.2) -> tuple[int, str]:

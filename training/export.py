@@ -27,8 +27,10 @@ class Servable(tf.Module):
         horizon: int,
         sequence_output: bool,
         scale: float,
+        differenced: bool = False,
     ) -> None:
         super().__init__()
+        self.differenced = differenced
         self.model = model
         self.window_size = window_size
         self.horizon = horizon
@@ -44,8 +46,13 @@ class Servable(tf.Module):
 
     def step(self, window: tf.Tensor) -> tf.Tensor:
         """Raw windows ``[batch, W]`` -> the next ``horizon`` raw values ``[batch, H]``."""
-        origin = window[:, :1]
-        y = self.model((window - origin) / self.scale, training=False)
+        if self.differenced:
+            inputs = tf.concat([tf.zeros_like(window[:, :1]), window[:, 1:] - window[:, :-1]], 1)
+            origin = window[:, -1:]
+        else:
+            origin = window[:, :1]
+            inputs = window - origin
+        y = self.model(inputs / self.scale, training=False)
         if self.sequence_output:
             y = y[:, -1, :]
         return y * self.scale + origin

@@ -81,6 +81,7 @@ class TrainConfig:
     refit: bool | None = None
     seed: int = 42
     find_lr: bool = False
+    inputs: str | None = None  # "level" or "difference"; None: training.defaults.inputs decides
     verbose: bool = True
     name: str | None = None
     references: bool = True  # fit AutoETS and AutoARIMA beside it (contract.references)
@@ -117,6 +118,10 @@ def resolve(config: TrainConfig) -> Hyperparameters:
         )
     else:
         window, rule = config.window_size, "given"
+    if config.inputs is None:
+        inputs, inputs_rule = defaults.inputs(series.train, config.holdout)
+    else:
+        inputs, inputs_rule = config.inputs, "given"
     if config.epochs is None:
         epochs, epochs_rule = defaults.max_epochs(arch.epochs, series.split, config.holdout)
     else:
@@ -136,6 +141,8 @@ def resolve(config: TrainConfig) -> Hyperparameters:
         seed=config.seed,
         find_lr=config.find_lr,
         stateful_training=arch.stateful,
+        inputs=inputs,
+        inputs_rule=inputs_rule,
     )
 
 
@@ -187,7 +194,8 @@ def _split_windows(train: Array, arch: Architecture, hp: Hyperparameters) -> _Wi
             f"series too short: the training part ({len(train)} values) cannot hold a hold-out of"
             f" {hp.holdout:.0%} and still fit windows of {window} + horizon {horizon}"
         )
-    scale = float(np.std(train[:fit_end])) or 1.0
+    differenced = hp.inputs == "difference"
+    scale = float(np.std(np.diff(train[:fit_end]) if differenced else train[:fit_end])) or 1.0
     if arch.stateful:
         x_all, y_all = windows.consecutive(train, window, horizon)
         starts = np.arange(len(x_all)) * window
@@ -207,6 +215,11 @@ def _split_windows(train: Array, arch: Architecture, hp: Hyperparameters) -> _Wi
         )
 
     def scaled(x: Array, y: Array) -> tuple[Array, Array]:
+        if differenced:
+            # Step t of a sequence output forecasts from x[t]; a vector output from the last.
+            inputs = np.diff(x, axis=1, prepend=x[:, :1])
+            last = x[:, :, None] if y.ndim == 3 else x[:, -1:]
+            return inputs / scale, (y - last) / scale
         origin = x[:, :1]
         if y.ndim == 3:
             return (x - origin) / scale, (y - origin[:, :, None]) / scale
@@ -361,7 +374,14 @@ def train(config: TrainConfig) -> Trained:
     seconds = time.perf_counter() - started
 
     hp = hp.model_copy(update={"holdout_epochs": searched, "scale": data.scale})
-    servable = Servable(model, hp.window_size, hp.horizon, arch.output == "sequence", data.scale)
+    servable = Servable(
+        model,
+        hp.window_size,
+        hp.horizon,
+        arch.output == "sequence",
+        data.scale,
+        differenced=hp.inputs == "difference",
+    )
     return Trained(servable, hp, epochs, seconds, history, sweep)
 
 
