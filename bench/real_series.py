@@ -108,6 +108,7 @@ class Row:
     length: int
     season: int
     chosen: str
+    inputs: str  # what the chosen network reads (training.defaults.inputs)
     validation_mae: float
     model_mae: float
     naive: float
@@ -158,7 +159,8 @@ def score(
     split = int(len(x) * 0.8)
     actual = x[split:]
     scale = metrics.naive_scale(x[:split])
-    model, _, validation_mae, models = _chosen(root, name)  # one version each here
+    model, version, validation_mae, models = _chosen(root, name)  # one version each here
+    inputs = store.read_metadata(store.version_dir(root, model, version)).hyperparameters.inputs
 
     def mae(values: np.ndarray) -> float:
         return metrics.score(actual, values, scale)["mae"]
@@ -186,6 +188,7 @@ def score(
         length=len(x),
         season=m,
         chosen=model.removeprefix(f"{name}-"),
+        inputs=inputs,
         validation_mae=validation_mae,
         model_mae=every.get(model.removeprefix(f"{name}-"), ensemble or np.nan),
         naive=mae(naive[split - naive_start :]),
@@ -206,10 +209,10 @@ def _cell(value: float | None) -> str:
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| series | n | season | chosen (val MAE) | its test MAE | naive | seasonal naive |"
+        "| series | n | season | chosen (val MAE) | reads | its test MAE | naive | seasonal naive |"
         " AutoETS | AutoARIMA | beats naive | within 10% of AutoARIMA | ensemble /"
         " best member (test MAE) | train s | references s |",
-        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | ---: |",
+        "| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | ---: |",
     ]
     for r in rows:
         ensemble = (
@@ -218,7 +221,7 @@ def table(rows: list[Row]) -> str:
             else f"{r.ensemble_mae:.4g} / {r.best_member_mae:.4g}"
         )
         lines.append(
-            f"| {r.name} | {r.length} | {r.season} | {r.chosen} ({r.validation_mae:.4g}) |"
+            f"| {r.name} | {r.length} | {r.season} | {r.chosen} ({r.validation_mae:.4g}) | {r.inputs} |"
             f" {r.model_mae:.4g} | {r.naive:.4g} | {_cell(r.seasonal_naive)} |"
             f" {r.auto_ets:.4g} | {r.auto_arima:.4g} |"
             f" {'yes' if r.model_mae < r.naive else 'no'} |"
