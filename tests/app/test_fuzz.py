@@ -97,6 +97,15 @@ def _steer(case: schemathesis.Case, how: dict[str, Any], series: list[float]) ->
         if how["label"] and "label" in params:
             params["label"] = how["label"]
         case.path_parameters = params
+    if case.media_type == "text/csv" and how["series"]:
+        # A column of the real series, the generated query kept but for its column names.
+        case.body = "y\n" + "\n".join(map(str, series[: how["series"]])) + "\n"
+        query = {k: v for k, v in (case.query or {}).items() if not k.endswith("_column")}
+        if how["model"]:
+            query["model"] = how["model"]
+        case.query = query
+    if isinstance(case.body, dict) and how["series"] and case.query:
+        case.query = {}  # a JSON body refuses the query parameters of a CSV one
     if isinstance(case.body, dict):
         body = dict(case.body)
         if how["model"] and "model" in body:
