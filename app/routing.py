@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request, Response
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.types import Message
 
 from app import csv_bodies
-from app.errors import InvalidRequest, failure
+from app.errors import Failure, InvalidRequest, failure
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -39,6 +39,25 @@ def accepts(model: type[BaseModel]) -> Callable[[Handler], Handler]:
         return handler
 
     return bind
+
+
+def errors_of_form(errors: Sequence[Any], many: bool, prefix: tuple[str, ...] = ()) -> list[Any]:
+    """A forecast body's errors for the form it was built in (many series or one list).
+
+    ``series`` is a union, so pydantic reports a wrong value against each member, its location
+    tagged with the member's name; a body this service built itself has one form, and only
+    that member's errors, untagged, say what is wrong. ``prefix``: where the body's fields are.
+    """
+    at = len(prefix) + 1
+    kept = []
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        if loc[:at] == (*prefix, "series") and len(loc) > at and isinstance(loc[at], str):
+            if ("float" in loc[at]) == many:
+                continue
+            error = {**error, "loc": (*loc[:at], *loc[at + 1 :])}
+        kept.append(error)
+    return kept or list(errors)
 
 
 def csv_route(form: csv_bodies.CsvForm, model: type[BaseModel]) -> type[APIRoute]:
@@ -68,18 +87,6 @@ def csv_route(form: csv_bodies.CsvForm, model: type[BaseModel]) -> type[APIRoute
         if loc[:1] == ("body",) and len(loc) > 1 and loc[1] in names:
             return {**error, "loc": ("query", *loc[1:])}
         return error
-
-    def of_form(errors: list[Any], many: bool) -> list[Any]:
-        """The errors of the form the CSV was made into, not of the union's other member."""
-        kept = []
-        for error in errors:
-            loc = tuple(error.get("loc", ()))
-            if loc[:2] == ("body", "series") and len(loc) > 2 and isinstance(loc[2], str):
-                if ("float" in loc[2]) == many:
-                    continue
-                error = {**error, "loc": (*loc[:2], *loc[3:])}
-            kept.append(from_query(error))
-        return kept or errors
 
     class CsvBodyRoute(APIRoute):
         def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
@@ -132,8 +139,8 @@ def csv_route(form: csv_bodies.CsvForm, model: type[BaseModel]) -> type[APIRoute
                     response = await handler(Request(request.scope, replay))
                 except RequestValidationError as e:
                     series = body.get("series") or [None]
-                    errors = of_form(list(e.errors()), isinstance(series[0], dict))
-                    raise RequestValidationError(errors) from None
+                    errors = errors_of_form(e.errors(), isinstance(series[0], dict), ("body",))
+                    raise RequestValidationError([from_query(err) for err in errors]) from None
                 return response
 
             return csv_or_json
@@ -178,15 +185,18 @@ class ServingProtocolRoute(APIRoute):
                 self.check(request)
                 response: Response = await handler(request)
             except Exception as exc:
-                f = failure(request, exc)
-                return JSONResponse(
-                    {"error": f.message},
-                    status_code=400 if f.status == 422 else f.status,
-                    headers=dict(f.headers),
-                )
+                return self.failed(failure(request, exc))
             return response
 
         return serving_protocol
 
     def check(self, request: Request) -> None:
         """Refuse what the protocol's JSON form cannot carry, before the body is parsed."""
+
+    def failed(self, f: Failure) -> JSONResponse:
+        """The protocol's error answer: ``{"error": "<message>"}``, 400 for the service's 422."""
+        return JSONResponse(
+            {"error": f.message},
+            status_code=400 if f.status == 422 else f.status,
+            headers=dict(f.headers),
+        )
