@@ -66,9 +66,10 @@ def _stamps(model: LoadedModel, item: SeriesItem, horizon: int) -> Stamps | None
     return stamps
 
 
-def _answer(
+def answer(
     model: LoadedModel, body: ForecastRequest, settings: Settings
 ) -> ForecastResponse | PanelResponse:
+    """The answer to ``body``: one forecast for one list of numbers, else one per series."""
     items = body.items()
     stamps = [_stamps(model, item, body.horizon) for item in items]
     results = _compute(model, body, items, settings)
@@ -134,7 +135,7 @@ def router(bodies: Limited) -> APIRouter:
         parameters. With ids or times it is the many-series form, else the one-series form.
         """
         model = resolve_model(request, registry, body.model, body.version)
-        return await run_in_threadpool(_answer, model, body, settings)
+        return await run_in_threadpool(answer, model, body, settings)
 
     @routes.post(
         "/plot",
