@@ -122,6 +122,12 @@ def _steer(case: schemathesis.Case, how: dict[str, Any], series: list[float]) ->
             else:
                 body.pop("inputs", None)
                 body["instances"] = windows
+        if how["series"] and case.operation.path == "/v1/timeseries/forecast":
+            start = {"frequency": "D", "start_timestamp": "2024-01-01T00:00:00Z"}
+            body["inputs"] = [
+                {"type": "univariate_time_series", "name": "s", "series": series[: how["series"]]}
+                | start
+            ]
         if how["series"] and case.operation.path.endswith("/infer"):
             windows = [series[i : i + WINDOW] for i in range(how["series"] // WINDOW)]
             window = {"name": "window", "shape": [len(windows), WINDOW], "datatype": "FP32"}
@@ -234,6 +240,7 @@ def test_every_operation_keeps_its_contract_under_fuzzing(schema: schemathesis.B
         "POST /forecast/plot",
         "POST /v1/models/{name}:predict",
         "POST /v2/models/{name}/infer",
+        "POST /v1/timeseries/forecast",
     ):
         assert report.statuses[(label, 200)] > 0, (label, report.statuses)
     assert report.statuses[("POST /forecast", 422)] > 0
