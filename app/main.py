@@ -25,6 +25,7 @@ from app.routers import (
     docs,
     forecast,
     health,
+    kserve_timeseries,
     metrics,
     models,
     oip,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(backtest.router(bodies), dependencies=guarded)
     app.include_router(anomalies.router(bodies), dependencies=guarded)
     app.include_router(tf_serving.router(bodies), dependencies=guarded)
+    app.include_router(kserve_timeseries.router(bodies), dependencies=guarded)
     app.include_router(oip.router(settings))  # its model routes need the key, its health ones not
     app.include_router(metrics.router, dependencies=guarded)
     app.include_router(docs.router)

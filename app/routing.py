@@ -1,17 +1,22 @@
-"""Routes' plumbing: binding a body to this deployment's request model; the protocols' route class."""
+"""Routes' plumbing: binding a body to this deployment's request model; CSV bodies; the
+protocols' route class."""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.types import Message
 
-from app.errors import failure
+from app import csv_bodies
+from app.errors import Failure, InvalidRequest, failure
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -34,6 +39,113 @@ def accepts(model: type[BaseModel]) -> Callable[[Handler], Handler]:
         return handler
 
     return bind
+
+
+def errors_of_form(errors: Sequence[Any], many: bool, prefix: tuple[str, ...] = ()) -> list[Any]:
+    """A forecast body's errors for the form it was built in (many series or one list).
+
+    ``series`` is a union, so pydantic reports a wrong value against each member, its location
+    tagged with the member's name; a body this service built itself has one form, and only
+    that member's errors, untagged, say what is wrong. ``prefix``: where the body's fields are.
+    """
+    at = len(prefix) + 1
+    kept = []
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        if loc[:at] == (*prefix, "series") and len(loc) > at and isinstance(loc[at], str):
+            if ("float" in loc[at]) == many:
+                continue
+            error = {**error, "loc": (*loc[:at], *loc[at + 1 :])}
+        kept.append(error)
+    return kept or list(errors)
+
+
+def csv_route(form: csv_bodies.CsvForm, model: type[BaseModel]) -> type[APIRoute]:
+    """A route class whose JSON body (``model``) may also come as ``text/csv``.
+
+    The CSV and its query parameters are made into the JSON body (:mod:`app.csv_bodies`) and
+    the route then runs as for JSON, so both are validated by ``model`` alone. The query
+    parameters' schemas are ``model``'s fields'; with a JSON body they are refused rather than
+    ignored.
+    """
+    parameters = form.parameters(model.model_json_schema())
+    names = {p["name"] for p in parameters}
+    extra = {
+        "parameters": parameters,
+        "requestBody": {
+            "content": {
+                csv_bodies.MEDIA_TYPE: {
+                    "schema": {"type": "string"},
+                    "example": csv_bodies.EXAMPLE,
+                }
+            }
+        },
+    }
+
+    def from_query(error: Any) -> Any:
+        loc = tuple(error.get("loc", ()))
+        if loc[:1] == ("body",) and len(loc) > 1 and loc[1] in names:
+            return {**error, "loc": ("query", *loc[1:])}
+        return error
+
+    class CsvBodyRoute(APIRoute):
+        def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+            kwargs["openapi_extra"] = {**(kwargs.get("openapi_extra") or {}), **extra}
+            super().__init__(path, endpoint, **kwargs)
+
+        def get_route_handler(self) -> Callable[[Request], Any]:
+            handler = super().get_route_handler()
+
+            async def csv_or_json(request: Request) -> Response:
+                content_type = request.headers.get("content-type", "")
+                if not csv_bodies.is_csv(content_type):
+                    given = sorted(names & set(request.query_params))
+                    if given:
+                        raise InvalidRequest(
+                            f"query parameters ({', '.join(given)}) go with a"
+                            f" {csv_bodies.MEDIA_TYPE} body; a JSON body holds its fields itself",
+                            {"parameters": given},
+                        )
+                    response: Response = await handler(request)
+                    return response
+                body = csv_bodies.json_body(
+                    form,
+                    parameters,
+                    await request.body(),
+                    content_type,
+                    request.query_params.multi_items(),
+                )
+                data = json.dumps(body).encode()
+                headers = [
+                    (k, v)
+                    for k, v in request.scope["headers"]
+                    if k not in (b"content-type", b"content-length")
+                ]
+                request.scope["headers"] = [
+                    *headers,
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(data)).encode()),
+                ]
+                sent = False
+
+                async def replay() -> Message:
+                    nonlocal sent
+                    if sent:  # after the body, what the connection says (a disconnect)
+                        return await request.receive()
+                    sent = True
+                    return {"type": "http.request", "body": data, "more_body": False}
+
+                try:
+                    response = await handler(Request(request.scope, replay))
+                except RequestValidationError as e:
+                    series = body.get("series") or [None]
+                    errors = errors_of_form(e.errors(), isinstance(series[0], dict), ("body",))
+                    raise RequestValidationError([from_query(err) for err in errors]) from None
+                return response
+
+            return csv_or_json
+
+    return CsvBodyRoute
 
 
 _MESSAGE_ERROR: dict[str, Any] = {
@@ -73,15 +185,18 @@ class ServingProtocolRoute(APIRoute):
                 self.check(request)
                 response: Response = await handler(request)
             except Exception as exc:
-                f = failure(request, exc)
-                return JSONResponse(
-                    {"error": f.message},
-                    status_code=400 if f.status == 422 else f.status,
-                    headers=dict(f.headers),
-                )
+                return self.failed(failure(request, exc))
             return response
 
         return serving_protocol
 
     def check(self, request: Request) -> None:
         """Refuse what the protocol's JSON form cannot carry, before the body is parsed."""
+
+    def failed(self, f: Failure) -> JSONResponse:
+        """The protocol's error answer: ``{"error": "<message>"}``, 400 for the service's 422."""
+        return JSONResponse(
+            {"error": f.message},
+            status_code=400 if f.status == 422 else f.status,
+            headers=dict(f.headers),
+        )

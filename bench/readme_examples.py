@@ -1,14 +1,21 @@
-"""Fill the README's API section with real requests and responses from a running server.
+"""Fill the README's API examples with real requests and responses from a running server.
 
 Usage: start the service (``make serve``), then ``python bench/readme_examples.py
-[--url http://127.0.0.1:8000]``. Long arrays in the output are cut to their first values.
+[--url http://127.0.0.1:8000] [--only csv timeseries]``. Each section sits between
+``<!-- NAME -->`` and ``<!-- /NAME -->`` in the README; ``--only`` refills just those named
+(the CSV and time-series ones need only ``synthetic-linear``). Long arrays in the output are cut
+to their first values.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import shlex
+from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +24,6 @@ import httpx
 from training.data import synthetic_values
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-MARKER = "<!-- API-EXAMPLES -->"
-END = "<!-- /API-EXAMPLES -->"
 
 
 def _trim(value: Any, keep: int = 3) -> Any:
@@ -33,10 +38,18 @@ def _trim(value: Any, keep: int = 3) -> Any:
     return value
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
-    url = parser.parse_args().url
+def _shown_url(url: str) -> str:
+    return url.replace("127.0.0.1", "localhost")
+
+
+def _block(command: str, r: httpx.Response, answer: Any = None, cut: str = "") -> str:
+    shown = _trim(r.json() if answer is None else answer)
+    status = f"# HTTP {r.status_code}" + (f" ({cut} left out here)" if cut else "")
+    return f"$ {command}\n{status}\n{json.dumps(shown, ensure_ascii=False)}"
+
+
+def api_examples(client: httpx.Client, url: str) -> list[str]:
+    """Every route of the service's own API, on the default store."""
     series = [round(v, 2) for v in synthetic_values()[:1000].tolist()]
     actuals = [round(v, 2) for v in synthetic_values()[1000:1007].tolist()]
     shown = "[" + ", ".join(map(str, series[:3])) + ", …1000 values]"
@@ -62,34 +75,140 @@ def main() -> int:
          {"model": "nope", "series": [1, 2, 3]}),
     ]  # fmt: skip
     blocks = []
-    with httpx.Client(base_url=url, timeout=60) as client:
-        for method, path, shown_body, sent in calls:
-            r = client.request(method, path, json=sent)
-            command = f"curl -s {shlex.quote(url.replace('127.0.0.1', 'localhost') + path)}"
-            if method == "POST":
-                command = f"curl -s -X POST {command[8:]} -H 'content-type: application/json' -d '{shown_body}'"
-            answer = r.json()
-            if path == "/models":  # one model is enough to show the shape
-                answer["models"] = [*answer["models"][:1], f"… {len(answer['models']) - 1} more"]
-            out = json.dumps(_trim(answer), ensure_ascii=False)
-            blocks.append(f"$ {command}\n# HTTP {r.status_code}\n{out}")
-        r = client.post("/forecast/plot", json=body)
-        blocks.append(
-            f"$ curl -s -X POST {url.replace('127.0.0.1', 'localhost')}/forecast/plot -d '…same body…'"
-            f" -o forecast.png\n# HTTP {r.status_code}, {r.headers['content-type']},"
-            f" {len(r.content)} bytes"
-        )
-        metrics = [
-            line for line in client.get("/metrics").text.splitlines()
-            if line.startswith(("forecast_http_requests_total{", "forecast_model_versions{"))
-        ][:6]  # fmt: skip
-        blocks.append("$ curl -s localhost:8000/metrics | grep ^forecast_\n" + "\n".join(metrics))
-    section = f"{MARKER}\n```console\n" + "\n\n".join(blocks) + f"\n```\n{END}"
+    for method, path, shown_body, sent in calls:
+        r = client.request(method, path, json=sent)
+        command = f"curl -s {shlex.quote(_shown_url(url) + path)}"
+        if method == "POST":
+            command = f"curl -s -X POST {command[8:]} -H 'content-type: application/json' -d '{shown_body}'"
+        answer = r.json()
+        if path == "/models":  # one model is enough to show the shape
+            answer["models"] = [*answer["models"][:1], f"… {len(answer['models']) - 1} more"]
+        blocks.append(_block(command, r, answer))
+    r = client.post("/forecast/plot", json=body)
+    blocks.append(
+        f"$ curl -s -X POST {_shown_url(url)}/forecast/plot -d '…same body…'"
+        f" -o forecast.png\n# HTTP {r.status_code}, {r.headers['content-type']},"
+        f" {len(r.content)} bytes"
+    )
+    metrics = [
+        line for line in client.get("/metrics").text.splitlines()
+        if line.startswith(("forecast_http_requests_total{", "forecast_model_versions{"))
+    ][:6]  # fmt: skip
+    blocks.append("$ curl -s localhost:8000/metrics | grep ^forecast_\n" + "\n".join(metrics))
+    return blocks
+
+
+def _csv(rows: list[tuple[Any, ...]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def _post_csv(
+    client: httpx.Client, url: str, path: str, file: str, text: str
+) -> tuple[str, httpx.Response]:
+    r = client.post(path, content=text.encode(), headers={"content-type": "text/csv"})
+    command = (
+        f"curl -s -X POST {shlex.quote(_shown_url(url) + path)} -H 'content-type: text/csv'"
+        f" --data-binary @{file}"
+    )
+    return command, r
+
+
+def csv_examples(client: httpx.Client, url: str) -> list[str]:
+    """``text/csv`` bodies of POST /forecast and /backtest: long format, and what is refused."""
+    values = [round(v, 2) for v in synthetic_values()[:1000].tolist()]
+    days = [(date(2021, 1, 1) + timedelta(days=i)).isoformat() for i in range(500)]
+    rows = [("unique_id", "ds", "y")] + [
+        (key, day, v) for key, part in (("north", values[:500]), ("south", values[500:]))
+        for day, v in zip(days, part, strict=True)
+    ]  # fmt: skip
+    sales = _csv(rows)
+    head = "\n".join(sales.splitlines()[:3])
+    blocks = [f"$ head -3 sales.csv   # 1000 rows: ids north and south, 500 days each\n{head}"]
+    query = "?model=synthetic-linear&horizon=3&quantiles=0.1,0.9&baselines=naive"
+    command, r = _post_csv(client, url, "/forecast" + query, "sales.csv", sales)
+    answer = r.json()
+    for series in answer.get("series", []):  # the forecasts and the scores are the point here
+        series.pop("model", None)
+        series.pop("windowed", None)
+        for baseline in series["baselines"].values():
+            baseline.pop("windowed", None)
+        series["metrics"] = {"windowed": series["metrics"]["windowed"]["scores"]}
+    blocks.append(_block(command, r, answer, "model, windowed forecasts, scored positions"))
+
+    north = _csv([("ds", "y"), *zip(days, values[:500], strict=True)])
+    command, r = _post_csv(
+        client, url, "/backtest?model=synthetic-linear&h=7&n_windows=3&baselines=naive",
+        "north.csv", north,
+    )  # fmt: skip
+    answer = r.json()
+    answer.pop("model", None)
+    answer["metrics"] = {"overall": answer["metrics"]["overall"]}
+    blocks.append(_block(command, r, answer, "model, metrics by step"))
+
+    command, r = _post_csv(
+        client, url, "/forecast?model=synthetic-linear&value_column=sales", "sales.csv", sales
+    )
+    blocks.append(_block(command, r))
+    broken = sales.replace("north,2021-01-03,53.31", "north,2021-01-03,n/a")
+    command, r = _post_csv(client, url, "/forecast?model=synthetic-linear", "broken.csv", broken)
+    blocks.append(_block(command, r))
+    return blocks
+
+
+def timeseries_examples(client: httpx.Client, url: str) -> list[str]:
+    """KServe's time-series API: the models, a forecast, an error in KServe's shape."""
+    values = [round(v, 2) for v in synthetic_values()[:1000].tolist()]
+    blocks = []
+    r = client.get("/v1/timeseries/models")
+    blocks.append(_block(f"curl -s {_shown_url(url)}/v1/timeseries/models", r))
+    series = {"type": "univariate_time_series", "name": "north", "frequency": "D",
+              "start_timestamp": "2021-01-01T00:00:00Z"}  # fmt: skip
+    body = {"model": "synthetic-linear", "inputs": [{**series, "series": values}],
+            "options": {"horizon": 3, "quantiles": [0.1, 0.9]}}  # fmt: skip
+    shown = json.dumps({**body, "inputs": [{**series, "series": "…"}]}, ensure_ascii=False)
+    shown = shown.replace('"…"', f"[{', '.join(map(str, values[:3]))}, …1000 values]")
+    path = f"{_shown_url(url)}/v1/timeseries/forecast"
+    r = client.post("/v1/timeseries/forecast", json=body)
+    blocks.append(_block(f"curl -s -X POST {path} -d '{shown}'", r))
+    refused = {**body, "inputs": [{**series, "frequency": "S", "series": values}]}
+    shown = shown.replace('"frequency": "D"', '"frequency": "S"')
+    r = client.post("/v1/timeseries/forecast", json=refused)
+    blocks.append(_block(f"curl -s -X POST {path} -d '{shown}'", r))
+    return blocks
+
+
+SECTIONS: dict[str, tuple[str, Callable[[httpx.Client, str], list[str]]]] = {
+    "api": ("API-EXAMPLES", api_examples),
+    "csv": ("CSV-EXAMPLES", csv_examples),
+    "timeseries": ("TIMESERIES-EXAMPLES", timeseries_examples),
+}
+
+
+def _fill(text: str, name: str, blocks: list[str]) -> str:
+    """``text`` with the section between ``<!-- name -->`` and ``<!-- /name -->`` replaced."""
+    marker, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    head, found, rest = text.partition(marker)
+    if not found:
+        raise SystemExit(f"README.md has no {marker}")
+    tail = rest.split(end, 1)[1] if end in rest else rest
+    return head + f"{marker}\n```console\n" + "\n\n".join(blocks) + f"\n```\n{end}" + tail
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), default=sorted(SECTIONS))
+    args = parser.parse_args()
     text = README.read_text()
-    head, _, rest = text.partition(MARKER)
-    tail = rest.split(END, 1)[1] if END in rest else rest
-    README.write_text(head + section + tail)
-    print(section)
+    with httpx.Client(base_url=args.url, timeout=60) as client:
+        for key in args.only:
+            name, examples = SECTIONS[key]
+            blocks = examples(client, args.url)
+            text = _fill(text, name, blocks)
+            print("\n\n".join(blocks))
+    README.write_text(text)
     return 0
 
 

@@ -8,8 +8,9 @@ from starlette.concurrency import run_in_threadpool
 
 from app import backtest_plot, backtesting
 from app.backtesting import BacktestResult
+from app.csv_bodies import BACKTEST
 from app.dependencies import RegistryDep, resolve_model
-from app.routing import accepts
+from app.routing import accepts, csv_route
 from app.schemas import ERRORS, BacktestRequest, BacktestResponse, Limited
 from app.servable import LoadedModel
 
@@ -44,6 +45,7 @@ def router(bodies: Limited) -> APIRouter:
         prefix="/backtest",
         tags=["backtest"],
         responses={code: ERRORS[code] for code in (400, 401, 404, 413, 422, 502, 503)},
+        route_class=csv_route(BACKTEST, bodies.backtest),
     )
 
     @routes.post("")
@@ -52,7 +54,11 @@ def router(bodies: Limited) -> APIRouter:
         body: BacktestRequest, request: Request, registry: RegistryDep
     ) -> BacktestResponse:
         """Forecast ``h`` steps from each of ``n_windows`` cutoffs with the model and the
-        baselines, and score every method per step and overall."""
+        baselines, and score every method per step and overall.
+
+        The body may also be ``text/csv``: a header row, then a value column (and an id column
+        holding one id), the other fields as query parameters.
+        """
         model = resolve_model(request, registry, body.model, body.version)
         return await run_in_threadpool(_answer, model, body)
 

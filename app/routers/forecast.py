@@ -7,10 +7,11 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app import forecasting, plotting
+from app.csv_bodies import FORECAST
 from app.dependencies import RegistryDep, SettingsDep, resolve_model
 from app.errors import InvalidRequest
 from app.forecasting import ForecastResult, ReferenceLimits
-from app.routing import accepts
+from app.routing import accepts, csv_route
 from app.schemas import (
     ERRORS,
     ForecastRequest,
@@ -65,9 +66,10 @@ def _stamps(model: LoadedModel, item: SeriesItem, horizon: int) -> Stamps | None
     return stamps
 
 
-def _answer(
+def answer(
     model: LoadedModel, body: ForecastRequest, settings: Settings
 ) -> ForecastResponse | PanelResponse:
+    """The answer to ``body``: one forecast for one list of numbers, else one per series."""
     items = body.items()
     stamps = [_stamps(model, item, body.horizon) for item in items]
     results = _compute(model, body, items, settings)
@@ -114,6 +116,7 @@ def router(bodies: Limited) -> APIRouter:
         prefix="/forecast",
         tags=["forecast"],
         responses={code: ERRORS[code] for code in (400, 401, 404, 413, 422, 502, 503)},
+        route_class=csv_route(FORECAST, bodies.forecast),
     )
 
     @routes.post("")
@@ -126,9 +129,13 @@ def router(bodies: Limited) -> APIRouter:
         One series (a list of numbers) is answered as one forecast; many (a list of series with
         ids) as a list in the same order. The model is called once for every series' horizon
         and once per distinct series length for the windowed forecasts.
+
+        The body may also be ``text/csv``: a header row, then a value column and optionally
+        time and id columns (long format: ``unique_id,ds,y``), the other fields as query
+        parameters. With ids or times it is the many-series form, else the one-series form.
         """
         model = resolve_model(request, registry, body.model, body.version)
-        return await run_in_threadpool(_answer, model, body, settings)
+        return await run_in_threadpool(answer, model, body, settings)
 
     @routes.post(
         "/plot",

@@ -97,6 +97,15 @@ def _steer(case: schemathesis.Case, how: dict[str, Any], series: list[float]) ->
         if how["label"] and "label" in params:
             params["label"] = how["label"]
         case.path_parameters = params
+    if case.media_type == "text/csv" and how["series"]:
+        # A column of the real series, the generated query kept but for its column names.
+        case.body = "y\n" + "\n".join(map(str, series[: how["series"]])) + "\n"
+        query = {k: v for k, v in (case.query or {}).items() if not k.endswith("_column")}
+        if how["model"]:
+            query["model"] = how["model"]
+        case.query = query
+    if isinstance(case.body, dict) and how["series"] and case.query:
+        case.query = {}  # a JSON body refuses the query parameters of a CSV one
     if isinstance(case.body, dict):
         body = dict(case.body)
         if how["model"] and "model" in body:
@@ -113,6 +122,12 @@ def _steer(case: schemathesis.Case, how: dict[str, Any], series: list[float]) ->
             else:
                 body.pop("inputs", None)
                 body["instances"] = windows
+        if how["series"] and case.operation.path == "/v1/timeseries/forecast":
+            start = {"frequency": "D", "start_timestamp": "2024-01-01T00:00:00Z"}
+            body["inputs"] = [
+                {"type": "univariate_time_series", "name": "s", "series": series[: how["series"]]}
+                | start
+            ]
         if how["series"] and case.operation.path.endswith("/infer"):
             windows = [series[i : i + WINDOW] for i in range(how["series"] // WINDOW)]
             window = {"name": "window", "shape": [len(windows), WINDOW], "datatype": "FP32"}
@@ -225,6 +240,7 @@ def test_every_operation_keeps_its_contract_under_fuzzing(schema: schemathesis.B
         "POST /forecast/plot",
         "POST /v1/models/{name}:predict",
         "POST /v2/models/{name}/infer",
+        "POST /v1/timeseries/forecast",
     ):
         assert report.statuses[(label, 200)] > 0, (label, report.statuses)
     assert report.statuses[("POST /forecast", 422)] > 0

@@ -1,7 +1,8 @@
 """The serving protocols' own clients against real uvicorn: tritonclient and KServe's.
 
 tritonclient[http] speaks the Open Inference Protocol v2; ``kserve.InferenceRESTClient`` speaks
-KServe's v1 (TF Serving's ``:predict`` plus ``GET /`` and the model's ``ready``) and v2.
+KServe's v1 (TF Serving's ``:predict`` plus ``GET /`` and the model's ``ready``) and v2. KServe's
+time-series API has no client: its request is built, and its answer read, with KServe's types.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 import tritonclient.http as triton
 from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+from kserve.protocol.rest.timeseries import types as timeseries
 from tritonclient.utils import InferenceServerException
 
 from bench.harness import Server, serve
@@ -128,3 +130,29 @@ def test_kserve_v2_client(server: Server, windows: np.ndarray) -> None:
         {"signature_name": "forecast", "inputs": {"window": windows.tolist(), "steps": 2}},
     )
     np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_kserve_timeseries_types_over_a_socket(server: Server, series: np.ndarray) -> None:
+    request = timeseries.ForecastRequest(
+        model="linear",
+        inputs=[
+            timeseries.TimeSeriesInput(
+                type=timeseries.TimeSeriesType.UNIVARIATE,
+                name="tiny",
+                series=series[:100].tolist(),
+                frequency=timeseries.Frequency.HOUR,
+                start_timestamp="2024-03-01T00:00:00Z",
+            )
+        ],
+        options=timeseries.ForecastOptions(horizon=4, quantiles=[0.5]),
+    )
+    body = request.model_dump(mode="json", exclude_none=True)
+    r = httpx.post(f"{server.url}/v1/timeseries/forecast", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    (output,) = timeseries.ForecastResponse.model_validate(r.json()).outputs
+    (forecast,) = output.content
+    assert forecast.name == "tiny" and len(forecast.mean_forecast) == 4
+    assert forecast.start_timestamp == "2024-03-05T04:00:00Z"  # 100 hours on
+    assert set(forecast.quantiles or {}) == {"0.5"}
+    listed = httpx.get(f"{server.url}/v1/timeseries/models", timeout=30).json()
+    assert "linear" in listed
