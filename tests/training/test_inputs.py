@@ -128,3 +128,20 @@ def test_a_saved_difference_servable_reads_the_same_as_in_memory(tmp_path: Path)
     np.testing.assert_allclose(
         saved(**{store.INPUT_KEY: x})[store.OUTPUT_KEY].numpy(), servable.step(x).numpy(), rtol=1e-5
     )
+
+
+@pytest.mark.parametrize("differenced", [False, True])
+def test_windowed_over_several_uneven_chunks_equals_window_by_window(differenced: bool) -> None:
+    from training.architectures import ARCHITECTURES
+    from training.export import WINDOW_CHUNK
+
+    keras.utils.set_random_seed(3)
+    model = ARCHITECTURES["wavenet"].build(WINDOW, 1, None)
+    servable = Servable(model, WINDOW, 1, True, 4.0, differenced=differenced)
+    n = 2 * WINDOW_CHUNK + 77 + WINDOW  # three chunks, the last padded
+    x = RNG.normal(20, 4, (2, n)).astype(np.float32)
+    windowed = servable.windowed(tf.constant(x))[store.OUTPUT_KEY].numpy()
+    assert windowed.shape == (2, n - WINDOW)
+    frames = np.stack([x[:, s : s + WINDOW] for s in range(n - WINDOW)], axis=1)
+    one_by_one = servable.step(tf.constant(frames.reshape(-1, WINDOW))).numpy()
+    np.testing.assert_allclose(windowed, one_by_one.reshape(2, -1), rtol=1e-5, atol=1e-4)
