@@ -117,6 +117,11 @@ class Hyperparameters(BaseModel):
     )
     holdout_epochs: int | None = Field(None, description="epochs run while early stopping")
     scale: float | None = Field(None, description="the training part's std the model divides by")
+    holdout_mae: float | None = Field(
+        None,
+        ge=0,
+        description="one-step MAE on the early-stopping hold-out, before any refit learnt it",
+    )
     window_rule: str | None = Field(
         None, description="how the window was chosen (training.defaults), or that it was given"
     )
@@ -141,7 +146,7 @@ class EnsembleMember(BaseModel):
 class EnsembleInfo(BaseModel):
     """What an ``ensemble`` version combines and how (``training.ensemble``)."""
 
-    combination: Literal["mean"] = Field(
+    combination: Literal["mean", "inverse_holdout_mse"] = Field(
         description="how the members' forecasts are combined; the weights never come from the"
         " validation part"
     )

@@ -1,15 +1,15 @@
-"""An ``ensemble`` version: one SavedModel that averages the networks trained in the same run.
+"""An ``ensemble`` version: one SavedModel that combines the networks trained in the same run.
 
 Its window is the largest member window; each member reads the last ``W_i`` values of it, so a
 client calls the ensemble exactly as it calls any version (the store's three signatures).
 
-The combination is the plain mean. Weights fitted on the training part's early-stopping hold-out
-were considered and left out: that hold-out is the last fifth of the training part only (a
-season or less on short series, so the weights would be noisy), the members that ``refit`` are
-retrained on it afterwards, so their hold-out loss no longer describes the published model, and
-forecast combination studies keep finding that the equal-weight mean is hard to beat with
-estimated weights. The mean uses nothing from the validation part (``series[split:]``) either:
-the members are chosen by what was published in the run, never by their validation scores.
+The weights are inversely proportional to each member's squared one-step MAE on the training
+part's early-stopping hold-out (``hyperparameters.holdout_mae``, measured before a refit learns
+the hold-out), the classic inverse-MSE combination: with equal weights, one member that
+extrapolates badly drags the mean (airpassengers: 22.0 against its best member's 14.9), while
+members of similar skill still get similar weights. Nothing of the validation part
+(``series[split:]``) chooses the members or their weights. Members without a hold-out score
+(versions from before it was recorded) get the plain mean.
 """
 
 from __future__ import annotations
@@ -30,9 +30,12 @@ ARCHITECTURE = "ensemble"
 MIN_MEMBERS = 2
 
 
-def mean_weights(count: int) -> list[float]:
-    """Equal weights for ``count`` members (see the module's notes for why not fitted ones)."""
-    return [1.0 / count] * count
+def weights(holdout_maes: Sequence[float | None]) -> tuple[str, list[float]]:
+    """The combination's name and weights: inverse hold-out MSE, or the mean without scores."""
+    if any(m is None or m <= 0 for m in holdout_maes):
+        return "mean", [1.0 / len(holdout_maes)] * len(holdout_maes)
+    inverse = [1.0 / float(m) ** 2 for m in holdout_maes if m is not None]
+    return "inverse_holdout_mse", [v / sum(inverse) for v in inverse]
 
 
 class EnsembleServable(tf.Module):
@@ -101,9 +104,9 @@ def publish_ensemble(
             f" this run published {len(usable)} ({have})"
         )
     started = time.perf_counter()
-    weights = mean_weights(len(usable))
+    combination, chosen = weights([m.metadata.hyperparameters.holdout_mae for m in usable])
     servable = EnsembleServable(
-        [m.servable for m in usable if isinstance(m.servable, Servable)], weights
+        [m.servable for m in usable if isinstance(m.servable, Servable)], chosen
     )
     widest = max(usable, key=lambda m: m.metadata.window_size)
     hp = widest.metadata.hyperparameters.model_copy(
@@ -113,7 +116,7 @@ def publish_ensemble(
         }
     )
     info = EnsembleInfo(
-        combination="mean",
+        combination=combination,
         members=[
             EnsembleMember(
                 name=m.name,
@@ -122,7 +125,7 @@ def publish_ensemble(
                 window_size=m.metadata.window_size,
                 weight=w,
             )
-            for m, w in zip(usable, weights, strict=True)
+            for m, w in zip(usable, chosen, strict=True)
         ],
     )
     # Nothing is trained: its epochs are 0 and its seconds those of combining and exporting.

@@ -237,6 +237,21 @@ def _split_windows(train: Array, arch: Architecture, hp: Hyperparameters) -> _Wi
     )
 
 
+def _holdout_mae(model: keras.Model, arch: Architecture, data: _Windows) -> float:
+    """The served one-step forecast's MAE on the hold-out windows, in the series' units."""
+    x, y, _ = data.hold
+    batch = model.inputs[0].shape[0]  # a stateful model's fixed batch, else None
+    if batch is None:
+        predicted = model.predict(x.astype(np.float32), verbose=0)
+    else:
+        stateless = arch.build(x.shape[1], y.shape[-1], None)
+        stateless.set_weights(model.get_weights())
+        predicted = stateless.predict(x.astype(np.float32), verbose=0)
+    if predicted.ndim == 3:
+        predicted, y = predicted[:, -1, :], y[:, -1, :]
+    return float(np.mean(np.abs(predicted[:, 0] - y[:, 0])) * data.scale)
+
+
 def _hold_dataset(
     hold: tuple[Array, Array, Array | None], batch: int, stateful: bool
 ) -> tf.data.Dataset:
@@ -358,6 +373,8 @@ def train(config: TrainConfig) -> Trained:
     _check_finite(history, arch.name, hp.learning_rate)
     searched = len(history["loss"])
     epochs = searched
+    # Measured before a refit learns the hold-out too: an honest score for the ensemble's weights.
+    holdout_mae = _holdout_mae(model, arch, data)
     if hp.refit:
         # The hold-out has chosen the epoch count; now the last part of the training data (the
         # most recent values, a whole season's jump among them) is learnt from too.
@@ -373,7 +390,9 @@ def train(config: TrainConfig) -> Trained:
         model = stateless
     seconds = time.perf_counter() - started
 
-    hp = hp.model_copy(update={"holdout_epochs": searched, "scale": data.scale})
+    hp = hp.model_copy(
+        update={"holdout_epochs": searched, "scale": data.scale, "holdout_mae": holdout_mae}
+    )
     servable = Servable(
         model,
         hp.window_size,

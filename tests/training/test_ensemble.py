@@ -14,8 +14,8 @@ from contract import store
 from tests.app.support import running
 from tests.support import tiny_series
 from training.cli import DEFAULT_ARCHITECTURES, main
-from training.data import DataError, Series
-from training.ensemble import EnsembleServable, publish_ensemble
+from training.data import DataError, Series, fit_length
+from training.ensemble import EnsembleServable, publish_ensemble, weights
 from training.export import Servable, load, save
 from training.pipeline import Published, TrainConfig, train, train_and_publish
 
@@ -95,17 +95,22 @@ def test_published_with_its_members_in_metadata_and_served_by_the_app(
     ensemble = publish_ensemble(members, tiny_series(), root, with_references=False)
     meta = ensemble.metadata
     assert (ensemble.name, meta.architecture, meta.window_size) == ("tiny-ensemble", "ensemble", 16)
-    assert meta.ensemble is not None and meta.ensemble.combination == "mean"
-    assert [(m.name, m.version, m.window_size, m.weight) for m in meta.ensemble.members] == [
-        ("tiny-linear", 1, 8, 0.5),
-        ("tiny-simple-rnn", 1, 16, 0.5),
+    assert meta.ensemble is not None and meta.ensemble.combination == "inverse_holdout_mse"
+    errors = [m.metadata.hyperparameters.holdout_mae for m in members]
+    assert all(e is not None and e > 0 for e in errors)
+    inverse = [1 / e**2 for e in errors if e is not None]
+    expected = [v / sum(inverse) for v in inverse]
+    assert [(m.name, m.version, m.window_size) for m in meta.ensemble.members] == [
+        ("tiny-linear", 1, 8),
+        ("tiny-simple-rnn", 1, 16),
     ]
-    # Scored through its own export like any version: its forecasts are the members' mean.
+    assert [m.weight for m in meta.ensemble.members] == pytest.approx(expected)
+    # Scored through its own export like any version: its forecasts are the weighted mean.
     series = tiny_series()
     x = series.values
     loaded = [load(m.path).signatures[store.WINDOWED_SIGNATURE] for m in members]
     outputs = [_out(w(**{store.SERIES_KEY: tf.constant(x[None], tf.float32)}))[0] for w in loaded]
-    mean = (outputs[0][8:] + outputs[1]) / 2
+    mean = expected[0] * outputs[0][8:] + expected[1] * outputs[1]
     actual = x[series.split :]
     forecast = mean[series.split - 16 :]
     mae = float(np.mean(np.abs(actual - forecast)))
@@ -171,3 +176,27 @@ def test_the_cli_trains_it_last_and_reports_a_failed_row_with_one_member(
     assert rows[-2].split()[:2] == ["d-ensemble", "1"]
     meta = store.read_metadata(store.version_dir(tmp_path / "s", "d-ensemble", 1))
     assert [(m.name, m.version) for m in meta.ensemble.members] == [("d-linear", 2), ("d-dense", 1)]
+
+
+def test_weights_follow_the_hold_out_errors_and_fall_back_on_the_mean() -> None:
+    assert weights([1.0, 2.0]) == ("inverse_holdout_mse", pytest.approx([0.8, 0.2]))
+    assert weights([3.0, 3.0, 3.0]) == ("inverse_holdout_mse", pytest.approx([1 / 3] * 3))
+    assert weights([1.0, None]) == ("mean", [0.5, 0.5])  # a version from before the score
+
+
+def test_the_hold_out_score_is_the_served_forecasts_error_on_the_hold_out(
+    published: tuple[Path, list[Published]],
+) -> None:
+    """simple_rnn does not refit, so its SavedModel reproduces the recorded hold-out score."""
+    _, members = published
+    rnn = members[1]
+    hp = rnn.metadata.hyperparameters
+    assert not hp.refit and hp.holdout_mae is not None
+    series = tiny_series()
+    x, w = series.values, hp.window_size
+    fit_end = fit_length(series.split, hp.holdout)
+    frames = np.stack([x[p - w : p] for p in range(fit_end, series.split)]).astype(np.float32)
+    serve = load(rnn.path).signatures[store.SERVING_SIGNATURE]
+    served = _out(serve(**{store.INPUT_KEY: tf.constant(frames)}))[:, 0]
+    expected = float(np.mean(np.abs(served - x[fit_end : series.split])))
+    assert hp.holdout_mae == pytest.approx(expected, rel=1e-4)
