@@ -110,10 +110,18 @@ class Hyperparameters(BaseModel):
     seed: int
     find_lr: bool = Field(description="the learning rate was chosen by the course's sweep")
     stateful_training: bool
-    inputs: Literal["level", "difference"] = Field(
+    inputs: Literal["level", "difference", "local_level"] = Field(
         "level",
         description="level: each window centred on its first value; difference: the network"
-        " reads first differences and forecasts the change from the last known value",
+        " reads first differences and forecasts the change from the last known value;"
+        " local_level: each value less the mean of the level_span values up to it, the forecast"
+        " a change from the last such mean",
+    )
+    level_span: int | None = Field(None, ge=2, description="local_level: values in each mean")
+    one_pass: bool = Field(
+        False,
+        description="windowed forecasts are one causal pass over the series, equal to window by"
+        " window (a convolution stack over differences or a local level)",
     )
     holdout_epochs: int | None = Field(None, description="epochs run while early stopping")
     scale: float | None = Field(None, description="the training part's std the model divides by")

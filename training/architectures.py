@@ -33,6 +33,11 @@ class Architecture:
     patience: int = 10
     stateful: bool = False
     refit: bool = False  # after early stopping, retrain on fit + hold-out for the epochs it chose
+    # A causal convolution stack reads this many steps back and no further, over inputs of any
+    # length: its windowed forecasts can be one pass over the series (training.export).
+    receptive_field: int | None = None
+    # Its forecast is an affine map of the window: windowed forecasts are one convolution.
+    affine: bool = False
 
 
 def _input(window: int, batch: int | None) -> keras.KerasTensor:
@@ -129,8 +134,9 @@ def conv_lstm(window: int, horizon: int, batch: int | None = None) -> keras.Mode
 
 def wavenet(window: int, horizon: int, batch: int | None = None) -> keras.Model:
     # Without the penalty the 6 x 32 filters fit the hold-out's noise within ten epochs.
-    inputs = _input(window, batch)
-    x = _sequence(inputs, window)
+    # Any length: a window, or a whole series in one pass (training.export.Servable).
+    inputs = keras.Input(shape=(None,), batch_size=batch, name="window")
+    x = layers.Reshape((-1, 1))(inputs)
     for rate in (1, 2, 4, 8, 16, 32):
         x = layers.Conv1D(
             32,
@@ -152,6 +158,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             linear,
             "vector",
             season_window=True,
+            affine=True,
             epochs=500,
             patience=20,
             refit=True,
@@ -199,6 +206,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             wavenet,
             "sequence",
             window_size=64,  # its receptive field: kernel 2, dilations 1 to 32
+            receptive_field=64,
             learning_rate=3e-3,
             batch_size=32,
             epochs=500,

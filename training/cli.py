@@ -211,9 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, help="random seed (default: TrainConfig's)")
     fit.add_argument(
         "--inputs",
-        choices=["level", "difference"],
-        help="what the network reads: windows centred on their first value (level), or first"
-        " differences, forecasting the change from the last value (default: chosen from the"
+        choices=["level", "difference", "local_level"],
+        help="what the network reads: windows centred on their first value (level), first"
+        " differences, forecasting the change from the last value, or, for WaveNet, each value"
+        " less the mean of the values up to it (local_level) (default: chosen from the"
         " training part, see the README)",
     )
     fit.add_argument(

@@ -30,6 +30,15 @@ and can average a noisy season. Otherwise it reads first differences and forecas
 from the last value, so that a network with nothing to say (small weights, little data) falls
 back on the naive forecast rather than on the window's first value. An explicit ``--inputs``
 wins.
+
+A causal convolution stack (WaveNet) reads positional inputs instead, so that its windowed
+forecasts are one pass over the series (:mod:`training.export`): first differences as above,
+or, where the rule says levels, each value less the mean of the values up to it over one
+receptive field (``local_level``), which averages the noise a single first value carries. Its
+window is the receptive field plus the values the first input needs (1 for a difference, the
+span less one for a local level: 65 and 127 for WaveNet), capped as above; a local level
+spans what the capped window holds beyond the receptive field. A window that cannot hold one
+value beyond the receptive field keeps per-window inputs (``level`` or ``difference``).
 """
 
 from __future__ import annotations
@@ -57,6 +66,34 @@ def inputs(train: npt.NDArray[np.float64], holdout: float = 0.2) -> tuple[str, s
     if r < NOISY_CHANGES:
         return "level", f"changes mostly noise (lag-1 autocorrelation {r:.2f} < {NOISY_CHANGES})"
     return "difference", f"changes persist (lag-1 autocorrelation {r:.2f} >= {NOISY_CHANGES})"
+
+
+def one_pass(
+    reach: int, inputs: str, given: int | None, cap: int
+) -> tuple[int, str, int, str] | None:
+    """A causal stack's window, inputs, local-level span and why, for one-pass forecasts.
+
+    ``reach`` is its receptive field, ``inputs`` what :func:`inputs` chose (``level`` becomes a
+    local level) or was given, ``given`` an explicit window and ``cap`` :func:`max_window`.
+    None when the window cannot hold a value beyond the receptive field.
+    """
+    lead = 1 if inputs == "difference" else reach - 1
+    wanted = reach + lead
+    window = given if given is not None else min(wanted, cap)
+    if window < reach + 1:
+        return None
+    capped = (
+        "" if given is not None or window == wanted else f", capped at {cap} (half the fit part)"
+    )
+    if inputs == "difference":
+        why = f"receptive field {reach} + the value a first difference needs: {wanted}{capped}"
+        return window, "difference", 0, why
+    span = window - reach + 1
+    why = (
+        f"receptive field {reach} + {span - 1} values for a local level over {span}:"
+        f" {reach + span - 1}{capped}"
+    )
+    return window, "local_level", span, why
 
 
 def max_epochs(own: int, train_length: int, holdout: float = 0.2) -> tuple[int, str]:

@@ -1,8 +1,24 @@
 """Wrap a trained Keras model so that it takes and returns raw values, and save it as a SavedModel.
 
-Each window is centred on its first value and divided by the training part's standard deviation
-before the network sees it; outputs are mapped back the same way. Centring on the *first* value
-keeps sequence-to-sequence training causal: every step of the window already knows it.
+What the network reads (``inputs``, chosen by :func:`training.defaults.inputs`), divided by the
+training part's standard deviation (of its differences for ``difference``), the output mapped
+back the same way:
+
+* ``level``: the window centred on its first value (every step of the window already knows it,
+  so sequence-to-sequence training stays causal);
+* ``difference``: first differences, the output a change from the last value;
+* ``local_level``: each value less the mean of the ``span`` values up to it, the output a
+  change from the last such mean.
+
+A network whose forecast is an affine map of its window (``affine``: the linear one, under any of
+these inputs) forecasts every window of a series with one convolution, by the coefficients the
+map gives each value of the window.
+
+The last two are *positional*: what step ``t`` reads depends on the values up to ``t`` only, not
+on where a window starts. A causal convolution stack over positional inputs (``one_pass``)
+therefore forecasts every window of a series in one pass over the whole series, exactly as it
+forecasts each window alone, once a window holds the stack's receptive field after the values
+the first input needs (:func:`training.defaults.one_pass`). Other networks run window by window.
 """
 
 from __future__ import annotations
@@ -30,10 +46,20 @@ class Servable(tf.Module):
         horizon: int,
         sequence_output: bool,
         scale: float,
-        differenced: bool = False,
+        inputs: str = "level",
+        one_pass: bool = False,
+        span: int = 0,
+        affine: bool = False,
     ) -> None:
         super().__init__()
-        self.differenced = differenced
+        if one_pass and (inputs == "level" or not sequence_output):
+            raise ValueError("one pass needs positional inputs and a sequence output")
+        if (inputs == "local_level") != (span > 1) or (inputs == "local_level" and not one_pass):
+            raise ValueError("a local level runs in one pass and spans at least two values")
+        self.inputs = inputs
+        self.one_pass = one_pass
+        self.span = span
+        self.affine = affine
         self.model = model
         self.window_size = window_size
         self.horizon = horizon
@@ -47,9 +73,24 @@ class Servable(tf.Module):
         self.forecast = tf.function(self._forecast, input_signature=[spec, steps], jit_compile=True)
         self.windowed = tf.function(self._windowed, input_signature=[series])
 
+    def positional(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Raw values ``[b, n]`` -> the network's inputs at every position that has them, and the
+        level each output is relative to: ``[b, n - lead]`` each, ``lead`` being 1 for a
+        difference and ``span - 1`` for a local level."""
+        if self.inputs == "difference":
+            return x[:, 1:] - x[:, :-1], x[:, 1:]
+        # A mean of ``span`` floats per position, not a difference of running sums, which
+        # lose digits in float32 over a long series.
+        level = tf.nn.avg_pool1d(x[:, :, None], self.span, 1, "VALID")[:, :, 0]
+        return x[:, self.span - 1 :] - level, level
+
     def step(self, window: tf.Tensor) -> tf.Tensor:
         """Raw windows ``[batch, W]`` -> the next ``horizon`` raw values ``[batch, H]``."""
-        if self.differenced:
+        if self.one_pass:
+            inputs, level = self.positional(window)
+            y = self.model(inputs / self.scale, training=False)[:, -1, :]
+            return y * self.scale + level[:, -1:]
+        if self.inputs == "difference":
             inputs = tf.concat([tf.zeros_like(window[:, :1]), window[:, 1:] - window[:, :-1]], 1)
             origin = window[:, -1:]
         else:
@@ -79,6 +120,34 @@ class Servable(tf.Module):
         return {store.OUTPUT_KEY: flat[:, :steps]}
 
     def _windowed(self, series: tf.Tensor) -> dict[str, tf.Tensor]:
+        if self.one_pass:
+            return {store.OUTPUT_KEY: self._one_pass(series)}
+        if self.affine:
+            return {store.OUTPUT_KEY: self._convolved(series)}
+        return {store.OUTPUT_KEY: self._window_by_window(series)}
+
+    def _one_pass(self, series: tf.Tensor) -> tf.Tensor:
+        # Position t's output reads the inputs at t - reach + 1 .. t only, all inside the window
+        # that ends at t, so it is that window's forecast; the first W - 1 positions are no
+        # whole window's and are dropped.
+        inputs, level = self.positional(series[:, :-1])
+        y = self.model(inputs / self.scale, training=False)[:, :, 0]
+        first = self.window_size - 1 - (tf.shape(series)[1] - 1 - tf.shape(inputs)[1])
+        return y[:, first:] * self.scale + level[:, first:]
+
+    def _convolved(self, series: tf.Tensor) -> tf.Tensor:
+        # The map's coefficients, read off the unit windows, and its constant, off a zero one;
+        # each row's mean is taken out first so the sums keep their digits in float32.
+        w = self.window_size
+        constant = self.step(tf.zeros([1, w]))[0, 0]
+        coefficients = self.step(tf.eye(w))[:, 0] - constant
+        mean = tf.reduce_mean(series, axis=1, keepdims=True)
+        y = tf.nn.conv1d(
+            (series[:, :-1] - mean)[:, :, None], coefficients[:, None, None], 1, "VALID"
+        )
+        return y[:, :, 0] + constant + mean * tf.reduce_sum(coefficients)
+
+    def _window_by_window(self, series: tf.Tensor) -> tf.Tensor:
         # Framing inside the graph: the client sends the series once, not n overlapping windows.
         w = self.window_size
         frames = tf.signal.frame(series[:, :-1], w, 1, axis=1)  # [b, n - W, W]
@@ -95,7 +164,7 @@ class Servable(tf.Module):
             parallel_iterations=1,
             fn_output_signature=tf.float32,
         )
-        return {store.OUTPUT_KEY: tf.reshape(tf.reshape(first, [-1])[:k], tf.shape(frames)[:2])}
+        return tf.reshape(tf.reshape(first, [-1])[:k], tf.shape(frames)[:2])
 
 
 def load(folder: Path) -> tf.Module:

@@ -81,7 +81,8 @@ class TrainConfig:
     refit: bool | None = None
     seed: int = 42
     find_lr: bool = False
-    inputs: str | None = None  # "level" or "difference"; None: training.defaults.inputs decides
+    # "level", "difference" or "local_level"; None: training.defaults.inputs decides
+    inputs: str | None = None
     verbose: bool = True
     name: str | None = None
     references: bool = True  # fit AutoETS and AutoARIMA beside it (contract.references)
@@ -122,6 +123,20 @@ def resolve(config: TrainConfig) -> Hyperparameters:
         inputs, inputs_rule = defaults.inputs(series.train, config.holdout)
     else:
         inputs, inputs_rule = config.inputs, "given"
+    # A causal convolution stack reads positional inputs where its window allows: one pass.
+    span, positional = 0, None
+    if arch.receptive_field is not None and config.inputs != "level":
+        cap = defaults.max_window(series.split, config.horizon, config.holdout)
+        positional = defaults.one_pass(arch.receptive_field, inputs, config.window_size, cap)
+    if positional is not None:
+        window, inputs, span, why = positional
+        rule = why if config.window_size is None else rule
+        inputs_rule += "; positional, for one pass over the series"
+    elif inputs == "local_level":
+        raise DataError(
+            f"inputs local_level needs a causal convolution stack (wavenet) and a window longer"
+            f" than its receptive field; {arch.name} has window {window}"
+        )
     if config.epochs is None:
         epochs, epochs_rule = defaults.max_epochs(arch.epochs, series.split, config.holdout)
     else:
@@ -143,6 +158,8 @@ def resolve(config: TrainConfig) -> Hyperparameters:
         stateful_training=arch.stateful,
         inputs=inputs,
         inputs_rule=inputs_rule,
+        level_span=span or None,
+        one_pass=positional is not None,
     )
 
 
@@ -181,6 +198,15 @@ class _Windows:
     scale: float
 
 
+def _positional(x: Array, hp: Hyperparameters) -> tuple[Array, Array]:
+    """``training.export.Servable.positional`` in numpy: rows of raw values -> inputs, levels."""
+    if hp.inputs == "difference":
+        return np.diff(x, axis=1), x[:, 1:]
+    span = hp.level_span or 2
+    level = np.lib.stride_tricks.sliding_window_view(x, span, axis=1).mean(axis=-1)
+    return x[:, span - 1 :] - level, level
+
+
 def _split_windows(train: Array, arch: Architecture, hp: Hyperparameters) -> _Windows:
     """Training and hold-out windows from the training part only, and the scale.
 
@@ -195,6 +221,7 @@ def _split_windows(train: Array, arch: Architecture, hp: Hyperparameters) -> _Wi
             f" {hp.holdout:.0%} and still fit windows of {window} + horizon {horizon}"
         )
     differenced = hp.inputs == "difference"
+    # Differences are divided by their spread; levels, local or not, by the values' spread.
     scale = float(np.std(np.diff(train[:fit_end]) if differenced else train[:fit_end])) or 1.0
     if arch.stateful:
         x_all, y_all = windows.consecutive(train, window, horizon)
@@ -215,6 +242,9 @@ def _split_windows(train: Array, arch: Architecture, hp: Hyperparameters) -> _Wi
         )
 
     def scaled(x: Array, y: Array) -> tuple[Array, Array]:
+        if hp.one_pass:  # step t of the sequence output forecasts from its level at t
+            inputs, level = _positional(x, hp)
+            return inputs / scale, (y[:, -inputs.shape[1] :] - level[:, :, None]) / scale
         if differenced:
             # Step t of a sequence output forecasts from x[t]; a vector output from the last.
             inputs = np.diff(x, axis=1, prepend=x[:, :1])
@@ -229,6 +259,8 @@ def _split_windows(train: Array, arch: Architecture, hp: Hyperparameters) -> _Wi
     if y_all.ndim == 3:
         targets_at = starts[hold, None] + np.arange(1, window + 1)[None, :]  # (k, W)
         weights = (targets_at >= fit_end).astype(np.float64)
+        if hp.one_pass:  # the steps that have inputs: the last ones
+            weights = weights[:, -_positional(x_all[:1], hp)[0].shape[1] :]
     return _Windows(
         fit=scaled(x_all[fit], y_all[fit]),
         hold=(*scaled(x_all[hold], y_all[hold]), weights),
@@ -399,7 +431,10 @@ def train(config: TrainConfig) -> Trained:
         hp.horizon,
         arch.output == "sequence",
         data.scale,
-        differenced=hp.inputs == "difference",
+        inputs=hp.inputs,
+        one_pass=hp.one_pass,
+        span=hp.level_span or 0,
+        affine=arch.affine,
     )
     return Trained(servable, hp, epochs, seconds, history, sweep)
 

@@ -62,7 +62,8 @@ def test_a_network_with_nothing_to_say_forecasts_naive_from_differences() -> Non
         a = ARCHITECTURES[arch]
         for differenced, expected in ((True, x[:, -1:]), (False, x[:, :1])):
             model = _zero(a.build(WINDOW, 1, None))
-            servable = Servable(model, WINDOW, 1, a.output == "sequence", 5.0, differenced)
+            inputs = "difference" if differenced else "level"
+            servable = Servable(model, WINDOW, 1, a.output == "sequence", 5.0, inputs)
             np.testing.assert_allclose(servable.step(x).numpy(), expected.numpy(), rtol=1e-6)
 
 
@@ -121,7 +122,7 @@ def test_a_saved_difference_servable_reads_the_same_as_in_memory(tmp_path: Path)
 
     a = ARCHITECTURES["wavenet"]
     model = a.build(WINDOW, 1, None)
-    servable = Servable(model, WINDOW, 1, True, 2.0, differenced=True)
+    servable = Servable(model, WINDOW, 1, True, 2.0, "difference")
     save(servable, tmp_path / "v")
     x = tf.constant(RNG.normal(50, 4, (2, WINDOW)), tf.float32)
     saved = load(tmp_path / "v").signatures[store.SERVING_SIGNATURE]
@@ -137,7 +138,7 @@ def test_windowed_over_several_uneven_chunks_equals_window_by_window(differenced
 
     keras.utils.set_random_seed(3)
     model = ARCHITECTURES["wavenet"].build(WINDOW, 1, None)
-    servable = Servable(model, WINDOW, 1, True, 4.0, differenced=differenced)
+    servable = Servable(model, WINDOW, 1, True, 4.0, "difference" if differenced else "level")
     n = 2 * WINDOW_CHUNK + 77 + WINDOW  # three chunks, the last padded
     x = RNG.normal(20, 4, (2, n)).astype(np.float32)
     windowed = servable.windowed(tf.constant(x))[store.OUTPUT_KEY].numpy()
