@@ -11,6 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tests.support import WINDOW
 from training.architectures import ARCHITECTURES, stateful_rnn
@@ -32,9 +33,15 @@ def _stateful_layers(model: keras.Model) -> list[Any]:
 def test_builder_output_matches_its_declared_kind(name: str) -> None:
     arch = ARCHITECTURES[name]
     model = arch.build(WINDOW, 3, None)
-    expected = (None, 3) if arch.output == "vector" else (None, WINDOW, 3)
-    assert tuple(model.output_shape) == expected
     assert model.name == name
+    if arch.output == "vector":
+        assert tuple(model.output_shape) == (None, 3)
+    elif arch.receptive_field is None:
+        assert tuple(model.output_shape) == (None, WINDOW, 3)
+    else:  # a convolution stack reads any length and forecasts after every step
+        assert tuple(model.output_shape) == (None, None, 3)
+        for n in (WINDOW, 2 * WINDOW):
+            assert tuple(model(np.zeros((2, n), np.float32)).shape) == (2, n, 3)
 
 
 def test_every_sequence_architecture_is_checked_for_causality() -> None:
@@ -91,3 +98,18 @@ def test_stateless_export_of_the_stateful_rnn_matches_the_stateful_model(
     for layer in _stateful_layers(stateful):
         layer.reset_state()
     np.testing.assert_allclose(stateful(second, training=False).numpy(), fresh, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", [n for n, a in ARCHITECTURES.items() if a.receptive_field])
+def test_a_declared_receptive_field_is_what_the_network_reads(name: str) -> None:
+    """One-pass forecasts rely on it: step t reads steps t - R + 1 .. t, and nothing earlier."""
+    reach = ARCHITECTURES[name].receptive_field
+    assert reach is not None
+    keras.utils.set_random_seed(3)
+    model = ARCHITECTURES[name].build(WINDOW, 1, None)
+    x = tf.Variable(np.random.default_rng(3).normal(size=(1, 3 * reach)).astype(np.float32))
+    t = 3 * reach - 1
+    with tf.GradientTape() as tape:
+        y = model(x)[0, t, 0]
+    read = np.flatnonzero(tape.gradient(y, x).numpy()[0])
+    assert (read.min(), read.max()) == (t - reach + 1, t)
