@@ -15,6 +15,7 @@ requests) and writes them as their own section of that file, with the machine's 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -29,6 +31,7 @@ import harness
 
 MODEL = "synthetic-wavenet"
 HORIZON = 30
+BATCH = 8  # concurrent requests a server-side batcher would stack
 RESULTS = harness.ROOT / "bench" / "results" / "serving.md"
 
 
@@ -92,6 +95,64 @@ def in_process_floors(store: Path, series: np.ndarray) -> tuple[float, float, in
         model.predict(ds.batch(32).prefetch(1), verbose=0)
 
     return _median_seconds(compute_floor, 20), _median_seconds(diy, 5), w
+
+
+def batching_gain(store: Path, series: np.ndarray, k: int = BATCH) -> tuple[float, float]:
+    """Seconds for ``k`` requests' model calls one after another, and for the same in one batch.
+
+    What a server-side batcher could save at concurrency ``k`` at best: same-length series
+    stacked into one ``windowed`` and one ``forecast`` call, with no waiting for them to arrive.
+    """
+    import tensorflow as tf
+
+    from contract import store as store_format
+
+    version = max(store_format.versions(store, MODEL))
+    folder = store_format.version_dir(store, MODEL, version)
+    w = store_format.read_metadata(folder).window_size
+    loaded = tf.saved_model.load(str(folder))
+    windowed = loaded.signatures[store_format.WINDOWED_SIGNATURE]
+    ahead = loaded.signatures[store_format.FORECAST_SIGNATURE]
+    one = series[None].astype(np.float32)
+    steps = tf.constant(HORIZON, tf.int32)
+
+    def calls(rows: np.ndarray) -> None:
+        windowed(**{store_format.SERIES_KEY: tf.constant(rows)})
+        ahead(window=tf.constant(rows[:, -w:]), steps=steps)
+
+    apart = _median_seconds(lambda: [calls(one) for _ in range(k)], 10)
+    together = _median_seconds(lambda: calls(np.repeat(one, k, axis=0)), 10)
+    return apart, together
+
+
+def json_costs(body: bytes, answer: bytes) -> list[tuple[str, float]]:
+    """Milliseconds to decode a request body and to encode its answer, each way FastAPI could."""
+    import json
+
+    from pydantic import TypeAdapter
+
+    from app.schemas import ForecastRequest, ForecastResponse
+
+    adapter = TypeAdapter(ForecastResponse)
+    response = adapter.validate_json(answer)
+    return [
+        (
+            "decode the request: `json.loads`, then validate (FastAPI's way)",
+            _median_seconds(lambda: ForecastRequest.model_validate(json.loads(body)), 10),
+        ),
+        (
+            "decode the request: pydantic's own JSON parser (`model_validate_json`)",
+            _median_seconds(lambda: ForecastRequest.model_validate_json(body), 10),
+        ),
+        (
+            "encode the answer: pydantic's `dump_json` (FastAPI 0.165's way)",
+            _median_seconds(lambda: adapter.dump_json(response), 10),
+        ),
+        (
+            "encode the answer: `model_dump`, then `json.dumps` (the older way)",
+            _median_seconds(lambda: json.dumps(adapter.dump_python(response, mode="json")), 10),
+        ),
+    ]
 
 
 PANEL_SERIES = 100
@@ -207,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
             max_requests=int(20 * scale) or 3, max_seconds=90,
         )  # fmt: skip
         extra_bytes = server.peak_rss_bytes() - rss_before
+        big_body = json.dumps(body(100_000)).encode()
+        big_answer = httpx.post(
+            post, content=big_body, headers={"content-type": "application/json"}, timeout=90
+        ).content
         rows.append(("POST /forecast, 100,000 points", "100000", 1, big))
         for n, requests in ((10_000, 100), (1461, 400)):
             for c in (1, 8, 64) if n == 1461 else (1, 8):
@@ -222,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             rows.append(("GET /health (HTTP floor)", "health", c, result))
 
+    coding = json_costs(big_body, big_answer)
+    apart_s, together_s = batching_gain(store, series[1461])
     by_key = {(key, c): r for _, key, c, r in rows}
     p50_small = by_key[("1461", 1)].percentile(50)
     p50_big = big.percentile(50)
@@ -249,6 +316,13 @@ def main(argv: list[str] | None = None) -> int:
         "| --- | ---: |",
         f"| compute floor: the SavedModel calls /forecast makes (`windowed` + horizon) | {compute_s * 1000:.2f} |",
         f"| do-it-yourself: the course's WaveNet (window 64), `model.predict` over a `tf.data` window dataset | {diy_s * 1000:.1f} |",
+        f"| {BATCH} requests' model calls one after another | {apart_s * 1000:.2f} |",
+        f"| the same {BATCH} series in one batched call (what a server-side batcher could reach) | {together_s * 1000:.2f} |",
+        "",
+        f"| JSON at 100,000 points, in process (request {len(big_body) / 2**20:.1f} MiB,"
+        f" answer {len(big_answer) / 2**20:.1f} MiB) | ms |",
+        "| --- | ---: |",
+        *(f"| {label} | {seconds * 1000:.1f} |" for label, seconds in coding),
         "",
         "| target | figure | met |",
         "| --- | --- | --- |",
@@ -271,8 +345,10 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"- error in {label} at concurrency {c}: {e}")
     text = "\n".join(lines) + "\n"
     print(text)
-    if RESULTS.exists() and PANEL_SECTION in RESULTS.read_text():
-        text = _with_section(text, PANEL_SECTION + RESULTS.read_text().split(PANEL_SECTION)[1])
+    if RESULTS.exists() and "\n## " in RESULTS.read_text():
+        # The sections after the tables (the notes on them, the many-series rows) stay.
+        notes = RESULTS.read_text().split("\n## ", 1)[1]
+        text = f"{text}\n## {notes}"
     if not args.quick:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(text)
