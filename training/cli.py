@@ -300,7 +300,10 @@ def _list_architectures() -> None:
     for a in archs:
         window = "season" if a.season_window else f"{a.window_size:>6}"
         print(f"{a.name:<{width}}  {a.output:<8}  window {window}  {a.description}")
-    what = "the mean of the models published in the same run (largest member window)"
+    what = (
+        "the models published in the same run, weighted by inverse hold-out MSE (largest member"
+        " window)"
+    )
     print(f"{ENSEMBLE:<{width}}  {'combined':<8}  window {'widest':>6}  {what}")
 
 
@@ -610,7 +613,7 @@ def _ensemble(
     members = [o for o in outcomes if not isinstance(o, Failed)]
     if not args.quiet:
         listed = ", ".join(m.name for m in members) or "none"
-        print(f"[{total}/{total}] combining {name}: the mean of {listed}", flush=True)
+        print(f"[{total}/{total}] combining {name}: {listed}, weighted on the hold-out", flush=True)
     started = time.perf_counter()
     outcome: Published | Failed
     try:

@@ -1,4 +1,4 @@
-"""The ensemble: its signatures are the mean of its members', it is published and served as any
+"""The ensemble: its signatures are the weighted sum of its members', it is published and served as any
 version, its weights never read the validation part, and the CLI trains it last."""
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def test_the_cli_trains_it_last_and_reports_a_failed_row_with_one_member(
     )
     assert err.splitlines() == [f"{PREFIX}d-ensemble: {reason}"]
     rows = out.splitlines()
-    assert "[2/2] combining d-ensemble: the mean of d-linear" in rows
+    assert "[2/2] combining d-ensemble: d-linear, weighted on the hold-out" in rows
     assert rows[-2].split()[:3] == ["d-ensemble", "-", "-"]
     assert rows[-2].endswith(f"failed: {reason}")
     assert store.model_names(tmp_path / "s") == ["d-linear"]
