@@ -120,11 +120,17 @@ class Servable(tf.Module):
         return {store.OUTPUT_KEY: flat[:, :steps]}
 
     def _windowed(self, series: tf.Tensor) -> dict[str, tf.Tensor]:
-        if self.one_pass:
-            return {store.OUTPUT_KEY: self._one_pass(series)}
-        if self.affine:
-            return {store.OUTPUT_KEY: self._convolved(series)}
-        return {store.OUTPUT_KEY: self._window_by_window(series)}
+        if not (self.one_pass or self.affine):
+            return {store.OUTPUT_KEY: self._window_by_window(series)}
+        shared = self._one_pass if self.one_pass else self._convolved
+        # A series holding no whole window and its next value has no forecasts, as framing
+        # it would give; the shared paths need at least a window to run over.
+        out = tf.cond(
+            tf.shape(series)[1] > self.window_size,
+            lambda: shared(series),
+            lambda: tf.zeros([tf.shape(series)[0], 0]),
+        )
+        return {store.OUTPUT_KEY: out}
 
     def _one_pass(self, series: tf.Tensor) -> tf.Tensor:
         # Position t's output reads the inputs at t - reach + 1 .. t only, all inside the window

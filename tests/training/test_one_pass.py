@@ -88,6 +88,11 @@ def test_one_pass_equals_window_by_window(
         np.testing.assert_allclose(
             row, served[store.OUTPUT_KEY].numpy()[:, 0], rtol=1e-5, atol=1e-4
         )
+    for short in (w, w - 1, 2):  # no whole window and its next value: no forecasts
+        none = signatures[store.WINDOWED_SIGNATURE](
+            **{store.SERIES_KEY: tf.constant(panel[:, :short])}
+        )
+        assert none[store.OUTPUT_KEY].shape == (2, 0)
     ahead = signatures[store.FORECAST_SIGNATURE](
         **{store.INPUT_KEY: tf.constant(panel[:, -w - 1 : -1]), store.STEPS_KEY: tf.constant(5)}
     )[store.OUTPUT_KEY].numpy()
@@ -133,3 +138,5 @@ def test_linear_windows_are_one_convolution(inputs: str, tmp_path: Path) -> None
     np.testing.assert_allclose(
         windowed[store.OUTPUT_KEY].numpy()[0], served[store.OUTPUT_KEY].numpy()[:, 0], atol=0.02
     )
+    short = signatures[store.WINDOWED_SIGNATURE](**{store.SERIES_KEY: tf.constant(x[None, :w])})
+    assert short[store.OUTPUT_KEY].shape == (1, 0)
