@@ -209,6 +209,12 @@ def load(
     )
 
 
+def hand_written_notes(results: Path) -> str:
+    """A results file's sections from its first ``## `` heading on, kept when a bench rewrites it."""
+    old = results.read_text(encoding="utf-8") if results.exists() else ""
+    return "\n## " + old.split("\n## ", 1)[1] if "\n## " in old else ""
+
+
 def machine() -> str:
     """One line describing where the figures were measured."""
     import numpy

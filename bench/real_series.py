@@ -43,7 +43,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench.harness import machine, serve
+from bench.harness import hand_written_notes, machine, serve
 from contract import baselines, metrics, references, store
 from contract.selection import best_by_dataset
 from training.cli import DEFAULT_ARCHITECTURES
@@ -258,9 +258,7 @@ def write(rows: list[Row], missing: list[str], began: float) -> None:
     """bench/results/real_series.md: the protocol, the table, the series not run yet."""
     protocol = __doc__.split("\n\n", 1)[1].split("    .venv")[0]
     note = f"Not run yet: {', '.join(missing)}.\n" if missing else ""
-    # The sections after the table (what it shows, written by hand) stay across runs.
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    notes = "\n## " + old.split("\n## ", 1)[1] if "\n## " in old else ""
+    notes = hand_written_notes(RESULTS)  # what the table shows, below it
     RESULTS.write_text(
         "# Real series: the default set against the statistical references\n\n"
         f"Produced by `python -m bench.real_series` in {time.perf_counter() - began:.0f} s"

@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -62,6 +63,22 @@ def _store_with_model(requested: Path | None, scratch: Path) -> Path:
     return scratch
 
 
+def _signatures(store: Path) -> tuple[Any, Any, int]:
+    """MODEL's newest version in ``store``: its ``windowed`` and ``forecast`` signatures, window."""
+    import tensorflow as tf
+
+    from contract import store as store_format
+
+    version = max(store_format.versions(store, MODEL))
+    folder = store_format.version_dir(store, MODEL, version)
+    signatures = tf.saved_model.load(str(folder)).signatures
+    return (
+        signatures[store_format.WINDOWED_SIGNATURE],
+        signatures[store_format.FORECAST_SIGNATURE],
+        store_format.read_metadata(folder).window_size,
+    )
+
+
 def in_process_floors(store: Path, series: np.ndarray) -> tuple[float, float, int]:
     """Seconds for the SavedModel calls /forecast makes, and for the course's DIY predict."""
     import tensorflow as tf
@@ -69,13 +86,7 @@ def in_process_floors(store: Path, series: np.ndarray) -> tuple[float, float, in
     from contract import store as store_format
     from training.architectures import ARCHITECTURES
 
-    version = max(store_format.versions(store, MODEL))
-    folder = store_format.version_dir(store, MODEL, version)
-    meta = store_format.read_metadata(folder)
-    loaded = tf.saved_model.load(str(folder))
-    windowed = loaded.signatures[store_format.WINDOWED_SIGNATURE]
-    ahead = loaded.signatures[store_format.FORECAST_SIGNATURE]
-    w = meta.window_size
+    windowed, ahead, w = _signatures(store)
     whole = tf.constant(series[None].astype(np.float32))
     last = tf.constant(series[None, -w:].astype(np.float32))
     steps = tf.constant(HORIZON, tf.int32)
@@ -107,12 +118,7 @@ def batching_gain(store: Path, series: np.ndarray, k: int = BATCH) -> tuple[floa
 
     from contract import store as store_format
 
-    version = max(store_format.versions(store, MODEL))
-    folder = store_format.version_dir(store, MODEL, version)
-    w = store_format.read_metadata(folder).window_size
-    loaded = tf.saved_model.load(str(folder))
-    windowed = loaded.signatures[store_format.WINDOWED_SIGNATURE]
-    ahead = loaded.signatures[store_format.FORECAST_SIGNATURE]
+    windowed, ahead, w = _signatures(store)
     one = series[None].astype(np.float32)
     steps = tf.constant(HORIZON, tf.int32)
 
@@ -127,8 +133,6 @@ def batching_gain(store: Path, series: np.ndarray, k: int = BATCH) -> tuple[floa
 
 def json_costs(body: bytes, answer: bytes) -> list[tuple[str, float]]:
     """Milliseconds to decode a request body and to encode its answer, each way FastAPI could."""
-    import json
-
     from pydantic import TypeAdapter
 
     from app.schemas import ForecastRequest, ForecastResponse
@@ -345,10 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"- error in {label} at concurrency {c}: {e}")
     text = "\n".join(lines) + "\n"
     print(text)
-    if RESULTS.exists() and "\n## " in RESULTS.read_text():
-        # The sections after the tables (the notes on them, the many-series rows) stay.
-        notes = RESULTS.read_text().split("\n## ", 1)[1]
-        text = f"{text}\n## {notes}"
+    text += harness.hand_written_notes(RESULTS)  # the notes on the tables, many-series rows
     if not args.quick:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(text)

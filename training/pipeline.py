@@ -202,7 +202,9 @@ def _positional(x: Array, hp: Hyperparameters) -> tuple[Array, Array]:
     """``training.export.Servable.positional`` in numpy: rows of raw values -> inputs, levels."""
     if hp.inputs == "difference":
         return np.diff(x, axis=1), x[:, 1:]
-    span = hp.level_span or 2
+    span = hp.level_span
+    if span is None:
+        raise ValueError(f"inputs {hp.inputs!r} are not positional")
     level = np.lib.stride_tricks.sliding_window_view(x, span, axis=1).mean(axis=-1)
     return x[:, span - 1 :] - level, level
 
