@@ -2,15 +2,16 @@
 
 For a series ``x`` of shape ``(n,)`` and a model with window ``W``, every ``x[t]``, ``t >= W``, is
 compared with the model's one-step forecast ``f[t]`` from the window just before it (the
-*windowed* forecasts of ``POST /forecast``) and its interval at ``level``, from the one-step
-residual quantiles: ``[f[t] + q((1 - level/100) / 2), f[t] + q((1 + level/100) / 2)]``. A value
+*windowed* forecasts of ``POST /forecast``) and its interval at ``level``, the one-step forecast's
+quantiles at ``(1 - level/100) / 2`` and ``(1 + level/100) / 2`` (for a SavedModel:
+``f[t]`` plus the one-step residual quantiles). A value
 strictly outside is an anomaly.
 
 Its *score* is how far outside, in units of the interval's half-width ``(upper - lower) / 2``:
 ``(x - upper) / half`` above, ``(lower - x) / half`` below. It is above 0 for every anomaly; 1
-means the value is a whole half-width beyond the bound. The half-width is the same at every
-position (the one-step quantiles do not depend on the forecast), so scores compare across the
-series; it is None when the interval has no width.
+means the value is a whole half-width beyond the bound. For a model whose intervals come
+from residual quantiles the half-width is the same at every position, so scores compare across
+the series; a score is None where the interval has no width.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 from app.errors import NonFiniteResult, SeriesTooShort
-from app.forecasting import Array, Forecaster, prediction_intervals, windowed_forecast
-from contract.metadata import ResidualQuantiles
+from app.forecaster import Array, Forecaster
+from app.forecasting import interval_probabilities
 
 IntArray = npt.NDArray[np.int64]
 
@@ -47,41 +48,37 @@ class AnomalyResult:
     scores: list[float | None]
 
 
-def anomalies(
-    model: Forecaster, quantiles: ResidualQuantiles, series: Array, *, level: float
-) -> AnomalyResult:
+def anomalies(model: Forecaster, series: Array, *, level: float) -> AnomalyResult:
     """The values of ``series`` ``(n,)`` outside the model's one-step interval at ``level``.
 
-    One model call, the windowed one. Raises :class:`SeriesTooShort` unless the series has a
-    value after the model's first window.
+    One model call, the windowed one with its quantiles. Raises :class:`SeriesTooShort` unless
+    the series has a value after the model's first window.
     """
-    n, w = len(series), model.window_size
+    n, w = len(series), model.context.min_length
     if n <= w:
         raise SeriesTooShort(
             f"the series has {n} values but this model's window_size is {w}: send at least"
             f" {w + 1} values, so that one of them follows a whole window",
             {"length": n, "window_size": w},
         )
-    windowed = windowed_forecast(model, series)
-    (offsets,) = prediction_intervals(np.zeros(1), quantiles, [level]).values()
-    lower = windowed.values + offsets.lower[0]
-    upper = windowed.values + offsets.upper[0]
+    low, high = interval_probabilities([level])
+    (windowed,) = model.windowed([series], [low, high])
+    lower, upper = windowed.quantiles[low], windowed.quantiles[high]
     actual = series[windowed.start :]
     above, below = actual > upper, actual < lower
     outside = np.flatnonzero(above | below)
-    half = float(offsets.upper[0] - offsets.lower[0]) / 2
+    half = ((upper - lower) / 2)[outside]
     beyond = np.where(above, actual - upper, lower - actual)[outside]
-    scores: list[float | None] = [None] * len(outside)
-    if half > 0:
-        with np.errstate(over="ignore"):
-            ratio = beyond / half
-        if not np.isfinite(ratio).all():
-            raise NonFiniteResult(
-                "the anomaly scores overflowed: the series' values are too large for this"
-                " model's interval width to score",
-                {"fields": ["anomalies.score"]},
-            )
-        scores = ratio.tolist()
+    wide = half > 0
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        ratio = beyond / np.where(wide, half, 1.0)
+    if not np.isfinite(ratio[wide]).all():
+        raise NonFiniteResult(
+            "the anomaly scores overflowed: the series' values are too large for this"
+            " model's interval width to score",
+            {"fields": ["anomalies.score"]},
+        )
+    scores = [float(r) if w else None for r, w in zip(ratio, wide, strict=True)]
     return AnomalyResult(
         start=windowed.start,
         end=n,

@@ -15,7 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from app.backtesting import BacktestResult
-from app.forecasting import MODEL, Array
+from app.forecaster import Array
+from app.forecasting import MODEL
 from app.plotting import BEST_BASELINE_COLOR, MODEL_COLOR, SERIES_COLOR, SHOWN_SCORES
 
 MAX_DRAWN_WINDOWS = 60  # beyond this, evenly spaced windows are drawn (every one is scored)

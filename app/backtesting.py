@@ -7,8 +7,9 @@ values are held out; window ``i`` (``0 .. k - 1``) sees only ``x[:e_i]``, with
 ``e_i = n - test_size + i * s``, and forecasts ``x[e_i : e_i + h]``. Its *cutoff* is ``e_i - 1``,
 the last value it sees (statsforecast's ``cutoff`` column); the last window ends with the series.
 
-* The model forecasts every window from the ``W`` values before ``e_i``: all ``k`` windows go
-  through ONE call of its ``forecast`` signature, a batch ``(k, W)``.
+* The model forecasts every window from ``x[:e_i]`` (a fixed-window model reads its last ``W``
+  values): all ``k`` windows in ONE call of its ``ahead`` (a SavedModel's ``forecast``
+  signature on a batch ``(k, W)``).
 * Each baseline is fitted on ``x[:e_i]`` alone (no look-ahead), as statsforecast refits its
   models on every window.
 * Scores per step ``j`` (over the ``k`` windows) and overall (over every window and step):
@@ -30,19 +31,18 @@ import numpy as np
 import numpy.typing as npt
 
 from app.errors import NonFiniteResult, SeriesTooShort
+from app.forecaster import Array, Forecaster, Horizon
 from app.forecasting import (
     MODEL,
-    Array,
-    Forecaster,
     Interval,
     Scored,
     best_method,
     choose_baselines,
+    interval_probabilities,
+    prediction_intervals,
 )
-from app.forecasting import prediction_intervals as interval_offsets
 from contract import baselines as baseline_methods
 from contract import metrics
-from contract.metadata import ResidualQuantiles
 
 IntArray = npt.NDArray[np.int64]
 Scores = dict[str, float | None]
@@ -115,11 +115,15 @@ def _coverage(actuals: Array, interval: Interval) -> Coverage:
     return Coverage(inside.mean(axis=0), float(inside.mean()))
 
 
-def model_forecasts(model: Forecaster, series: Array, windows: Windows) -> Array:
-    """The model's forecasts of every window, ``(k, h)``: one call of ``ahead`` for all."""
-    w = model.window_size
-    inputs = np.stack([series[e - w : e] for e in windows.ends]).astype(np.float32)
-    return model.ahead(inputs, windows.h).astype(np.float64)
+def model_forecasts(
+    model: Forecaster, series: Array, windows: Windows, levels: Sequence[float] = ()
+) -> Horizon:
+    """The model's forecasts of every window ``(k, h)`` with the quantiles behind ``levels``.
+
+    One call of ``ahead`` for all, each window's input being ``x[:e_i]`` alone.
+    """
+    prefixes = [series[:e] for e in windows.ends]
+    return model.ahead(prefixes, windows.h, interval_probabilities(levels))
 
 
 def baseline_backtest(name: str, series: Array, windows: Windows, season_length: int) -> Array:
@@ -152,7 +156,6 @@ def _check_finite(result: BacktestResult) -> None:
 
 def backtest(
     model: Forecaster,
-    quantiles: ResidualQuantiles,
     series: Array,
     *,
     h: int,
@@ -168,13 +171,14 @@ def backtest(
     is too short for raises :class:`SeriesTooShort`, as does a series too short to hold the
     model's window before the first cutoff.
     """
-    n, w = len(series), model.window_size
+    n, w = len(series), model.context.min_length
     held_out = held_out_size(h, n_windows, step_size)
     if n - held_out < w:
+        needs = f"its window_size of {w}" if model.context.window == w else f"at least {w} values"
         raise SeriesTooShort(
             f"the series has {n} values, too short for this backtest: it holds out the last"
-            f" {held_out} (h + (n_windows - 1) * step_size) and the model needs its window_size"
-            f" of {w} before the first cutoff: send at least {w + held_out} values, or lower"
+            f" {held_out} (h + (n_windows - 1) * step_size) and the model needs {needs}"
+            f" before the first cutoff: send at least {w + held_out} values, or lower"
             " h, n_windows or step_size",
             {"length": n, "window_size": w, "test_size": held_out, "needed": w + held_out},
         )
@@ -188,13 +192,10 @@ def backtest(
     )
     actuals = np.stack([series[e : e + h] for e in windows.ends])
     scale = metrics.naive_scale(series[:first])
-    forecasts = {MODEL: model_forecasts(model, series, windows)}
+    ahead = model_forecasts(model, series, windows, levels)
+    forecasts = {MODEL: ahead.mean}
     forecasts |= {name: baseline_backtest(name, series, windows, season_length) for name in names}
-    offsets = interval_offsets(np.zeros(h), quantiles, levels)
-    intervals = {
-        level: Interval(forecasts[MODEL] + o.lower, forecasts[MODEL] + o.upper)
-        for level, o in offsets.items()
-    }
+    intervals = prediction_intervals(ahead.quantiles, levels)
     methods = {name: _scored(actuals, f, scale) for name, f in forecasts.items()}
     overall = Scored(first, n, {name: m.overall for name, m in methods.items()})
     result = BacktestResult(

@@ -9,8 +9,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from app.errors import NotReady, Unauthorized
+from app.forecaster import Forecaster
 from app.registry import ModelRegistry
-from app.servable import LoadedModel
 from app.settings import Settings
 
 API_KEY_HEADER = "X-API-Key"
@@ -58,7 +58,7 @@ def require_api_key(
 
 def resolve_model(
     request: Request, registry: ModelRegistry, name: str, version: int | str | None
-) -> LoadedModel:
+) -> Forecaster:
     """The version a request means; also labels the request's metrics with its model."""
     model = registry.resolve(name, version)
     setattr(request.state, MODEL_STATE_KEY, model.name)

@@ -91,6 +91,12 @@ class SeriesTooShort(InvalidRequest):
     code = "series_too_short"
 
 
+class KindUnsupported(InvalidRequest):
+    """The version's kind cannot be served by the protocol asked (e.g. TF Serving's tensors)."""
+
+    code = "kind_unsupported"
+
+
 class NonFiniteOutput(ForecastError):
     """The model produced NaN or infinity; the service refuses to pass it on."""
 

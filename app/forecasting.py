@@ -1,17 +1,14 @@
 """The numbers behind ``POST /forecast``: plain functions on numpy arrays, no web framework.
 
-For a series ``x`` of shape ``(n,)`` and a model with window ``W``:
+For a series ``x`` of shape ``(n,)`` and a model whose context starts at ``W`` values:
 
 * the *windowed* forecasts are the one-step-ahead forecasts of ``x[W:]``, each made from the
-  window just before it; every window goes through the model in a few fixed-size batched calls,
-  so the number of calls grows with ``n / batch`` only, never one call per window;
-* the *horizon* forecast is the next ``h`` values after ``x[-1]``, from one call of the
-  ``forecast`` signature (recursive inside the graph for one-step models, direct for multi-step);
-* prediction intervals come from the validation residuals' quantiles stored with the version
-  (``metadata.residual_quantiles``): for a level ``L`` the interval at ``s`` steps ahead is
-  ``forecast + [q_s((1 - L/100) / 2), q_s((1 + L/100) / 2)]``, ``q_s`` interpolated linearly
-  between the stored probabilities and clamped to the outermost ones (0.5% and 99.5%); beyond the
-  ``S`` stored steps the last row is used, widened by ``sqrt(s / S)``;
+  values just before it (:meth:`app.forecaster.Forecaster.windowed`: the model family decides
+  how; a SavedModel frames every window inside one call);
+* the *horizon* forecast is the next ``h`` values after ``x[-1]`` with its quantiles
+  (:meth:`app.forecaster.Forecaster.ahead`); for a level ``L`` the interval at each step is the
+  forecast's quantiles at ``(1 - L/100) / 2`` and ``(1 + L/100) / 2``: for a SavedModel, the
+  forecast plus the validation residuals' quantiles (:func:`app.forecaster.residual_offsets`);
 * every method (the model and the baselines) is scored on the same positions, those all of them
   cover, with MASE scaled by the naive in-sample MAE of the values before those positions.
 """
@@ -21,40 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from app.errors import InvalidRequest, NonFiniteResult, SeriesTooShort
+from app.forecaster import Array, Float32Array, Forecaster, Windowed
 from contract import baselines as baseline_methods
 from contract import metrics, references
-from contract.metadata import ResidualQuantiles
 
-Array = npt.NDArray[np.float64]
-Float32Array = npt.NDArray[np.float32]
 MODEL = "model"
-
-
-class Forecaster(Protocol):
-    """What forecasting needs of a model version (``app.registry.LoadedModel`` is one)."""
-
-    @property
-    def window_size(self) -> int: ...
-
-    def one_step(self, windows: Float32Array) -> Float32Array: ...
-
-    def ahead(self, windows: Float32Array, steps: int) -> Float32Array: ...
-
-    def windowed(self, series: Float32Array) -> Float32Array: ...
-
-
-@dataclass(frozen=True)
-class Windowed:
-    """One-step-ahead forecasts: ``values[i]`` forecasts ``x[start + i]``."""
-
-    start: int
-    values: Array
 
 
 @dataclass(frozen=True)
@@ -107,63 +80,8 @@ def in_batches(
 
 
 def windowed_forecast(model: Forecaster, series: Array) -> Windowed:
-    """One-step-ahead forecasts of ``series[W:]`` from the window before each; ``(n - W,)``."""
-    return windowed_forecasts(model, [series])[0]
-
-
-def windowed_forecasts(model: Forecaster, panel: Sequence[Array]) -> list[Windowed]:
-    """:func:`windowed_forecast` of every series, one ``windowed`` call per distinct length.
-
-    The signature frames the windows inside the graph, so series of one length stack into one
-    batch. Different lengths are grouped, not padded: padding would change the first windows.
-    """
-    w = model.window_size
-    out = [Windowed(w, np.empty(0)) for _ in panel]
-    by_length: dict[int, list[int]] = {}
-    for i, series in enumerate(panel):
-        if len(series) > w:
-            by_length.setdefault(len(series), []).append(i)
-    for indices in by_length.values():
-        batch = np.stack([panel[i] for i in indices]).astype(np.float32)
-        values = model.windowed(batch).astype(np.float64)
-        for row, i in enumerate(indices):
-            out[i] = Windowed(w, values[row])
-    return out
-
-
-def horizon_forecast(model: Forecaster, series: Array, horizon: int) -> Array:
-    """The next ``horizon`` values after ``series``, from its last window; ``(horizon,)``."""
-    return horizon_forecasts(model, [series], horizon)[0]
-
-
-def horizon_forecasts(model: Forecaster, panel: Sequence[Array], horizon: int) -> Array:
-    """The next ``horizon`` values of every series, in one call; ``(len(panel), horizon)``."""
-    windows = np.stack([s[-model.window_size :] for s in panel]).astype(np.float32)
-    return model.ahead(windows, horizon).astype(np.float64)
-
-
-def residual_quantiles(
-    quantiles: ResidualQuantiles, probabilities: Sequence[float], horizon: int
-) -> Array:
-    """Residual quantiles at ``probabilities`` for 1..``horizon`` steps ahead; ``(p, horizon)``."""
-    levels = np.asarray(quantiles.levels, dtype=np.float64)
-    rows = quantiles.by_step
-    if (
-        len(levels) < 2
-        or not rows
-        or any(len(row) != len(levels) for row in rows)
-        or not np.all(np.diff(levels) > 0)
-    ):
-        raise InvalidRequest(
-            "this model version has no usable residual quantiles, so it cannot give intervals"
-        )
-    by_step = np.asarray(rows, dtype=np.float64)  # (S, L)
-    stored = len(by_step)
-    steps = np.arange(1, horizon + 1)
-    table = (
-        by_step[np.minimum(steps, stored) - 1] * np.sqrt(np.maximum(steps / stored, 1.0))[:, None]
-    )
-    return np.array([[np.interp(p, levels, row) for row in table] for p in probabilities])
+    """The model's one-step-ahead forecasts of ``series`` ``(n,)`` (see :class:`Forecaster`)."""
+    return model.windowed([series])[0]
 
 
 def level_key(level: float) -> str:
@@ -171,29 +89,22 @@ def level_key(level: float) -> str:
     return f"{level:g}"
 
 
-def forecast_quantiles(
-    values: Array, quantiles: ResidualQuantiles, probabilities: Iterable[float]
-) -> dict[str, Array]:
-    """The forecast's quantiles ``(h,)`` at each probability: ``values`` plus the residuals'."""
-    unique = sorted({float(p) for p in probabilities})
-    if not unique:
-        return {}
-    q = residual_quantiles(quantiles, unique, len(values))
-    return {f"{p:g}": values + q[i] for i, p in enumerate(unique)}
+def interval_probabilities(levels: Iterable[float]) -> list[float]:
+    """The quantile probabilities behind intervals at ``levels`` (percent): two a level."""
+    unique = sorted({float(level) for level in levels})
+    return [p for level in unique for p in ((1 - level / 100) / 2, (1 + level / 100) / 2)]
 
 
 def prediction_intervals(
-    values: Array, quantiles: ResidualQuantiles, levels: Iterable[float]
+    quantiles: Mapping[float, Array], levels: Iterable[float]
 ) -> dict[str, Interval]:
-    """Intervals around ``values`` ``(h,)`` for each level in percent (see the module's notes)."""
+    """Intervals at each level in percent, from quantiles at :func:`interval_probabilities`."""
     unique = sorted({float(level) for level in levels})
-    if not unique:
-        return {}
-    probabilities = [p for level in unique for p in ((1 - level / 100) / 2, (1 + level / 100) / 2)]
-    q = residual_quantiles(quantiles, probabilities, len(values))
     return {
-        level_key(level): Interval(values + q[2 * i], values + q[2 * i + 1])
-        for i, level in enumerate(unique)
+        level_key(level): Interval(
+            quantiles[(1 - level / 100) / 2], quantiles[(1 + level / 100) / 2]
+        )
+        for level in unique
     }
 
 
@@ -368,7 +279,6 @@ def _check_finite(result: ForecastResult) -> None:
 
 def forecast(
     model: Forecaster,
-    quantiles: ResidualQuantiles,
     series: Array,
     *,
     horizon: int,
@@ -385,12 +295,11 @@ def forecast(
     is too short for raises :class:`SeriesTooShort`. ``auto_ets`` and ``auto_arima`` are only
     fitted when named: on the first half of the series at least, and on everything before the
     first position the others cover; every method is then scored from there on. The model is
-    called twice whatever the series' length: once for every window's one-step forecast and
-    once for the horizon.
+    asked twice whatever the series' length: once for every position's one-step forecast and
+    once for the horizon with its quantiles.
     """
     return forecast_panel(
         model,
-        quantiles,
         [(series, actuals)],
         horizon=horizon,
         season_length=season_length,
@@ -403,7 +312,6 @@ def forecast(
 
 def forecast_panel(
     model: Forecaster,
-    quantiles: ResidualQuantiles,
     panel: Sequence[tuple[Array, Array | None]],
     *,
     horizon: int,
@@ -413,40 +321,34 @@ def forecast_panel(
     probabilities: Sequence[float] = (),
     reference_limits: ReferenceLimits = ReferenceLimits(),
 ) -> list[ForecastResult]:
-    """:func:`forecast` of every ``(series, actuals)`` of ``panel``, with batched model calls.
+    """:func:`forecast` of every ``(series, actuals)`` of ``panel``, the model asked once for all.
 
-    One ``forecast`` call for every series' horizon, one ``windowed`` call per distinct length
-    (:func:`windowed_forecasts`); each result equals the one-series answer.
+    One ``windowed`` and one ``ahead`` call of the model for the whole panel; each result
+    equals the one-series answer.
     """
-    w = model.window_size
     for n in sorted({len(series) for series, _ in panel}):
-        if n < w:
-            raise SeriesTooShort(
-                f"the series has {n} values but this model's window_size is {w}:"
-                f" send at least {w} values",
-                {"length": n, "window_size": w},
-            )
+        model.context.check(n)
     chosen = [
         choose_baselines(baselines, len(series), season_length, references_allowed=True)
         for series, _ in panel
     ]
-
+    asked = sorted({float(p) for p in probabilities})
     serieses = [series for series, _ in panel]
-    windowed = windowed_forecasts(model, serieses)
-    ahead = horizon_forecasts(model, serieses, horizon)
+    windowed = model.windowed(serieses)
+    ahead = model.ahead(serieses, horizon, [*interval_probabilities(levels), *asked])
     return [
         _result(
             series,
             actuals,
             windowed[i],
-            ahead[i],
-            quantiles,
+            ahead.mean[i],
+            {p: q[i] for p, q in ahead.quantiles.items()},
             horizon=horizon,
             season_length=season_length,
             names=[b for b in chosen[i] if b not in references.NAMES],
             fitted=[b for b in chosen[i] if b in references.NAMES],
             levels=levels,
-            probabilities=probabilities,
+            probabilities=asked,
             reference_limits=reference_limits,
         )
         for i, (series, actuals) in enumerate(panel)
@@ -458,7 +360,7 @@ def _result(
     actuals: Array | None,
     windowed: Windowed,
     ahead: Array,
-    quantiles: ResidualQuantiles,
+    quantiles: Mapping[float, Array],
     *,
     horizon: int,
     season_length: int,
@@ -468,10 +370,10 @@ def _result(
     probabilities: Sequence[float],
     reference_limits: ReferenceLimits,
 ) -> ForecastResult:
-    """One series' result from its model forecasts: intervals, baselines, scores."""
+    """One series' result from its model forecasts and quantiles: intervals, baselines, scores."""
     n = len(series)
-    intervals = prediction_intervals(ahead, quantiles, levels)
-    by_probability = forecast_quantiles(ahead, quantiles, probabilities)
+    intervals = prediction_intervals(quantiles, levels)
+    by_probability = {f"{p:g}": quantiles[p] for p in probabilities}
     others = baseline_forecasts(series, names, horizon, season_length)
     if fitted:
         start = max(windowed.start, n // 2, *(b.windowed.start for b in others.values()))

@@ -17,7 +17,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from app.forecasting import MODEL, Array, ForecastResult, Scored
+from app.forecaster import Array
+from app.forecasting import MODEL, ForecastResult, Scored
 
 MODEL_COLOR = "C0"
 SERIES_COLOR = "0.15"

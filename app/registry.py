@@ -4,7 +4,7 @@ The registry follows TensorFlow Serving: every version folder of ``<store>/<name
 the default is the highest AVAILABLE version; labels from ``labels.json`` name versions. A
 background task rescans the store: new versions are loaded (off the event loop), removed ones
 dropped. Loaded versions are immutable, and the registry's tables are replaced, never edited, so a
-request holding a :class:`LoadedModel` finishes on it even if the version is unloaded meanwhile.
+request holding a loaded version (a :class:`app.forecaster.Forecaster`) finishes on it even if the version is unloaded meanwhile.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NoReturn
 
-from app import servable
+from app import kinds
 from app.errors import LabelNotFound, ModelNotFound, ModelUnavailable, NotReady, VersionNotFound
+from app.forecaster import Forecaster
+from app.kinds import CallHook
 from app.schemas import VersionState
-from app.servable import CallHook, LoadedModel
 from contract import store
 from contract.metadata import ModelMetadata
 from contract.store import StoreError
@@ -41,7 +42,7 @@ class VersionEntry:
     fingerprint: Fingerprint = ()
     error: str | None = None
     metadata: ModelMetadata | None = None
-    model: LoadedModel | None = None
+    model: Forecaster | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def load_version(
         logger.warning("version %s/%s failed to load: %s", name, version, _describe(e, root))
         return VersionEntry(version, VersionState.FAILED, fingerprint, _describe(e, root))
     try:
-        model = servable.load(folder, name, version, metadata, on_call)
+        model = kinds.load(folder, name, version, metadata, on_call)
     except Exception as e:
         logger.warning("version %s/%s failed to load: %s", name, version, _describe(e, root))
         return VersionEntry(version, VersionState.FAILED, fingerprint, _describe(e, root), metadata)
@@ -198,7 +199,7 @@ class ModelRegistry:
             )
         return found
 
-    def resolve(self, name: str, version: int | str | None = None) -> LoadedModel:
+    def resolve(self, name: str, version: int | str | None = None) -> Forecaster:
         """The loaded model a request means: a version, a label, or None for the default.
 
         With no version AVAILABLE at all the answer is :class:`NotReady` (503), not "not found".

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from app.forecaster import Windowed as WindowedArrays
 from app.forecasting import ForecastResult, MethodForecast, Scored
-from app.forecasting import Windowed as WindowedArrays
 from contract import frequency
 from contract.baselines import MIN_SEASON_LENGTH
 from contract.baselines import NAMES as BASELINE_NAMES
@@ -29,9 +29,9 @@ from contract.store import NAME_PATTERN
 if TYPE_CHECKING:
     from app.anomalies import AnomalyResult
     from app.backtesting import BacktestResult
+    from app.forecaster import Forecaster
     from app.registry import ModelEntry, VersionEntry
     from app.runtime import Device
-    from app.servable import LoadedModel
     from app.settings import Settings
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -395,7 +395,7 @@ class ModelRef(BaseModel):
     season_length: int
 
     @classmethod
-    def of(cls, model: LoadedModel) -> Self:
+    def of(cls, model: Forecaster) -> Self:
         m = model.metadata
         return cls(
             name=model.name,
@@ -504,7 +504,7 @@ class ForecastResponse(BaseModel):
     @classmethod
     def of(
         cls,
-        model: LoadedModel,
+        model: Forecaster,
         result: ForecastResult,
         intervals: bool,
         quantiles: bool,
@@ -823,7 +823,7 @@ class BacktestResponse(BaseModel):
     best: str = Field(description="the method with the lowest overall MAE (the model wins ties)")
 
     @classmethod
-    def of(cls, model: LoadedModel, body: BacktestRequest, result: BacktestResult) -> Self:
+    def of(cls, model: Forecaster, body: BacktestRequest, result: BacktestResult) -> Self:
         asked = body.level is not None
         return cls(
             model=ModelRef.of(model),
@@ -899,7 +899,7 @@ class AnomaliesResponse(BaseModel):
     anomalies: list[Anomaly] = Field(description="in the order of the series")
 
     @classmethod
-    def of(cls, model: LoadedModel, result: AnomalyResult) -> Self:
+    def of(cls, model: Forecaster, result: AnomalyResult) -> Self:
         found = zip(
             result.indices.tolist(),
             result.values.tolist(),

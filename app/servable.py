@@ -1,49 +1,47 @@
-"""How one version is called: its SavedModel's three signatures, checked and warmed.
+"""The ``savedmodel`` kind: a version's SavedModel and its three signatures, checked and warmed.
 
 A :class:`LoadedModel` is built once per version by :func:`load` and never changed after; the
-registry (``app.registry``) decides which versions are loaded and which one a request gets.
+registry (``app.registry``) decides which versions are loaded and which one a request gets. It
+is a :class:`app.forecaster.Forecaster` of fixed window ``W``: the windowed forecasts of a panel
+take one ``windowed`` call per distinct series length (the signature frames the windows inside
+the graph, so series of one length stack into one batch; different lengths are grouped, not
+padded, since padding would change the first windows), the horizon forecasts one ``forecast``
+call for the whole panel, and the intervals come from the validation residuals' quantiles
+stored with the version (:func:`app.forecaster.residual_bands`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import tensorflow as tf
 from tensorflow.core.framework import types_pb2
 
 from app.errors import ForecastDiverged, NonFiniteOutput, ValuesTooLarge
+from app.forecaster import (
+    Array,
+    Context,
+    Float32Array,
+    Horizon,
+    SignatureInfo,
+    TensorInfo,
+    Windowed,
+    one_step_bands,
+    residual_bands,
+)
 from contract import store
 from contract.metadata import ModelMetadata
 from contract.store import StoreError
 
-Float32Array = npt.NDArray[np.float32]
 CallHook = Callable[[str, int, str], None]  # (model, version, signature)
+KIND = "savedmodel"
 
 # Beyond this magnitude a value's square overflows float32: a model that overflows on such a
 # series is refused the series (422); one that overflows on smaller values is broken (502).
 LARGE_VALUE = float(np.sqrt(np.finfo(np.float32).max))
-
-
-@dataclass(frozen=True)
-class TensorInfo:
-    """One input or output of a signature as its spec says; ``None`` in ``shape``: any size."""
-
-    name: str
-    dtype: str  # TensorFlow's name of the type, e.g. DT_FLOAT
-    shape: tuple[int | None, ...]
-
-
-@dataclass(frozen=True)
-class SignatureInfo:
-    """A signature's inputs and outputs by key, read from the SavedModel."""
-
-    inputs: dict[str, TensorInfo]
-    outputs: dict[str, TensorInfo]
 
 
 def _tensor_info(spec: Any) -> TensorInfo:
@@ -64,8 +62,8 @@ def _signature_info(signature: Any) -> SignatureInfo:
 class LoadedModel:
     """One version's SavedModel, warmed up; never changed after it is built.
 
-    ``one_step``, ``ahead`` and ``windowed`` call the store's three signatures and refuse
-    non-finite output; ``signatures`` describes their inputs and outputs.
+    ``one_step``, ``forecast_windows`` and ``windowed_series`` call the store's three
+    signatures and refuse non-finite output; ``signatures`` describes their inputs and outputs.
     """
 
     def __init__(
@@ -84,7 +82,11 @@ class LoadedModel:
         self._ahead = module.signatures[store.FORECAST_SIGNATURE]
         self._windowed = module.signatures[store.WINDOWED_SIGNATURE]
         self._on_call = on_call
-        self.signatures = {key: _signature_info(module.signatures[key]) for key in store.SIGNATURES}
+        self.signatures: Mapping[str, SignatureInfo] = {
+            key: _signature_info(module.signatures[key]) for key in store.SIGNATURES
+        }
+        self.context = Context(metadata.window_size, metadata.window_size)
+        self.tensors = self  # TF Serving and the OIP call the signatures on windows
 
     @property
     def window_size(self) -> int:
@@ -136,7 +138,7 @@ class LoadedModel:
         out = self._serve(**{store.INPUT_KEY: tf.convert_to_tensor(windows, tf.float32)})
         return self._finite(out[store.OUTPUT_KEY].numpy(), windows, "its forecast")
 
-    def ahead(self, windows: Float32Array, steps: int) -> Float32Array:
+    def forecast_windows(self, windows: Float32Array, steps: int) -> Float32Array:
         """``forecast``: windows ``(k, window_size)`` -> the next ``steps`` values ``(k, steps)``."""
         self._record(store.FORECAST_SIGNATURE)
         # The signature is XLA-compiled once per input shape: rounding steps and the batch up to
@@ -155,11 +157,37 @@ class LoadedModel:
             out[store.OUTPUT_KEY].numpy()[:k, :steps], windows, "its multi-step forecast", True
         )
 
-    def windowed(self, series: Float32Array) -> Float32Array:
+    def windowed_series(self, series: Float32Array) -> Float32Array:
         """``windowed``: series ``(k, n)`` of one length -> one-step forecasts ``(k, n - W)``."""
         self._record(store.WINDOWED_SIGNATURE)
         out = self._windowed(**{store.SERIES_KEY: tf.convert_to_tensor(series, tf.float32)})
         return self._finite(out[store.OUTPUT_KEY].numpy(), series, "its windowed forecasts")
+
+    def windowed(
+        self, panel: Sequence[Array], probabilities: Sequence[float] = ()
+    ) -> list[Windowed]:
+        """One-step forecasts of each series' positions after its first window."""
+        w = self.window_size
+        out = [Windowed(w, np.empty(0)) for _ in panel]
+        by_length: dict[int, list[int]] = {}
+        for i, series in enumerate(panel):
+            if len(series) > w:
+                by_length.setdefault(len(series), []).append(i)
+        for indices in by_length.values():
+            batch = np.stack([panel[i] for i in indices]).astype(np.float32)
+            values = self.windowed_series(batch).astype(np.float64)
+            for row, i in enumerate(indices):
+                bands = one_step_bands(self.metadata.residual_quantiles, values[row], probabilities)
+                out[i] = Windowed(w, values[row], bands)
+        return out
+
+    def ahead(
+        self, panel: Sequence[Array], steps: int, probabilities: Sequence[float] = ()
+    ) -> Horizon:
+        """The next ``steps`` values of every series from its last window, in one call."""
+        windows = np.stack([s[-self.window_size :] for s in panel]).astype(np.float32)
+        mean = self.forecast_windows(windows, steps).astype(np.float64)
+        return Horizon(mean, residual_bands(self.metadata.residual_quantiles, mean, probabilities))
 
 
 def _power_of_two(n: int) -> int:
@@ -210,7 +238,7 @@ def _warm(model: LoadedModel) -> None:
     window = np.zeros((1, model.window_size), np.float32)
     try:
         step = model.one_step(window)
-        windowed = model.windowed(np.zeros((1, model.window_size + 2), np.float32))[0]
+        windowed = model.windowed_series(np.zeros((1, model.window_size + 2), np.float32))[0]
     except (NonFiniteOutput, ForecastDiverged) as e:
         raise StoreError(f"warm-up failed: {e.message}") from None
     except (tf.errors.InvalidArgumentError, ValueError, TypeError) as e:

@@ -167,6 +167,12 @@ class ModelMetadata(BaseModel):
     model_config = ConfigDict(protected_namespaces=())
 
     format_version: int = FORMAT_VERSION
+    kind: str = Field(
+        "savedmodel",
+        pattern=r"^[a-z][a-z0-9_]{0,31}$",
+        description="the model family, which says how the version is loaded and served"
+        ' (savedmodel: a TensorFlow SavedModel); versions written before kinds are "savedmodel"',
+    )
     name: str
     version: int = Field(ge=0, description="0 until published")
     architecture: str

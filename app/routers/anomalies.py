@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from app import anomalies as detection
+from app import service
 from app.dependencies import RegistryDep, resolve_model
 from app.routing import accepts
 from app.schemas import ERRORS, AnomaliesRequest, AnomaliesResponse, Limited
-from app.servable import LoadedModel
-
-
-def _answer(model: LoadedModel, body: AnomaliesRequest) -> AnomaliesResponse:
-    result = detection.anomalies(
-        model,
-        model.metadata.residual_quantiles,
-        np.asarray(body.series, dtype=np.float64),
-        level=body.level,
-    )
-    return AnomaliesResponse.of(model, result)
 
 
 def router(bodies: Limited) -> APIRouter:
@@ -38,6 +26,6 @@ def router(bodies: Limited) -> APIRouter:
     ) -> AnomaliesResponse:
         """The values outside the model's one-step interval at ``level`` (default 99), scored."""
         model = resolve_model(request, registry, body.model, body.version)
-        return await run_in_threadpool(_answer, model, body)
+        return await run_in_threadpool(service.anomalies, model, body)
 
     return routes

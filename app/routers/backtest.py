@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app import backtest_plot, backtesting
-from app.backtesting import BacktestResult
+from app import service
 from app.csv_bodies import BACKTEST
 from app.dependencies import RegistryDep, resolve_model
 from app.routing import accepts, csv_route
 from app.schemas import ERRORS, BacktestRequest, BacktestResponse, Limited
-from app.servable import LoadedModel
-
-
-def _compute(model: LoadedModel, body: BacktestRequest) -> BacktestResult:
-    return backtesting.backtest(
-        model,
-        model.metadata.residual_quantiles,
-        np.asarray(body.series, dtype=np.float64),
-        h=body.h,
-        n_windows=body.n_windows,
-        step_size=body.step_size,
-        season_length=body.season_length or model.metadata.season_length,
-        baselines=body.baselines,
-        levels=body.level or (),
-    )
-
-
-def _answer(model: LoadedModel, body: BacktestRequest) -> BacktestResponse:
-    return BacktestResponse.of(model, body, _compute(model, body))
-
-
-def _picture(model: LoadedModel, body: BacktestRequest) -> bytes:
-    result = _compute(model, body)
-    title = f"{model.name} version {model.version} ({model.metadata.architecture})"
-    return backtest_plot.backtest_png(np.asarray(body.series, dtype=np.float64), result, title)
 
 
 def router(bodies: Limited) -> APIRouter:
@@ -60,7 +33,7 @@ def router(bodies: Limited) -> APIRouter:
         holding one id), the other fields as query parameters.
         """
         model = resolve_model(request, registry, body.model, body.version)
-        return await run_in_threadpool(_answer, model, body)
+        return await run_in_threadpool(service.backtest, model, body)
 
     @routes.post(
         "/plot",
@@ -73,7 +46,7 @@ def router(bodies: Limited) -> APIRouter:
     ) -> Response:
         """The same backtest as ``POST /backtest``, drawn: each cutoff's forecasts, MAE by step."""
         model = resolve_model(request, registry, body.model, body.version)
-        png = await run_in_threadpool(_picture, model, body)
+        png = await run_in_threadpool(service.backtest_picture, model, body)
         return Response(png, media_type="image/png")
 
     return routes

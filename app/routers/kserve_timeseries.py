@@ -22,9 +22,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from app import service
 from app.dependencies import RegistryDep, SettingsDep, resolve_model
 from app.errors import Failure, InvalidRequest
-from app.routers.forecast import answer
 from app.routing import ServingProtocolRoute, errors_of_form
 from app.schemas import (
     KSERVE_FREQUENCIES,
@@ -158,7 +158,7 @@ def router(bodies: Limited) -> APIRouter:
         """Forecast ``options.horizon`` steps of every input, with ``options.quantiles``."""
         forecast_body = _forecast_body(body, bodies.forecast)
         model = resolve_model(request, registry, body.model, None)
-        panel = await run_in_threadpool(answer, model, forecast_body, settings)
+        panel = await run_in_threadpool(service.forecast, model, forecast_body, settings)
         assert isinstance(panel, PanelResponse)  # the many-series form is answered per series
         return _response(body, panel)
 

@@ -18,10 +18,11 @@ import numpy as np
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
+from app import service
 from app.dependencies import RegistryDep, SettingsDep, require_api_key, resolve_model
 from app.errors import InvalidRequest
+from app.forecaster import Forecaster, TensorInfo, TensorModel, tensors_of
 from app.registry import ModelRegistry
-from app.routers.tf_serving import predict_windows
 from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
 from app.schemas import (
     OIPInferRequest,
@@ -37,7 +38,6 @@ from app.schemas import (
     VersionState,
     oip_request,
 )
-from app.servable import LoadedModel, TensorInfo
 from app.settings import Settings
 from contract.store import FORECAST_SIGNATURE, INPUT_KEY, OUTPUT_KEY, STEPS_KEY
 
@@ -62,7 +62,7 @@ def _metadata(
     registry: ModelRegistry, request: Request, name: str, version: int | None
 ) -> OIPModelMetadata:
     model = resolve_model(request, registry, name, version)
-    signature = model.signatures[FORECAST_SIGNATURE]
+    signature = tensors_of(model, "the Open Inference Protocol").signatures[FORECAST_SIGNATURE]
     available = [
         str(v.version)
         for _, v in sorted(registry.model(name).versions.items())
@@ -84,11 +84,13 @@ def _flat(tensor: OIPInput) -> np.ndarray:
     return np.asarray([v for row in rows for v in row], dtype=np.float64)
 
 
-def _window(model: LoadedModel, tensor: OIPInput, max_instances: int) -> np.ndarray:
+def _window(
+    model: Forecaster, tensors: TensorModel, tensor: OIPInput, max_instances: int
+) -> np.ndarray:
     """The ``window`` input as ``(batch, window_size)`` float64, checked against the model."""
     if tensor.datatype != "FP32":
         raise InvalidRequest(f'input "{INPUT_KEY}" must be FP32, got {tensor.datatype}')
-    shape, size = tensor.shape, model.window_size
+    shape, size = tensor.shape, tensors.window_size
     if len(shape) != 2 or shape[1] != size or shape[0] < 1:
         raise InvalidRequest(
             f'input "{INPUT_KEY}" has shape {shape} but model {model.name!r} version'
@@ -130,7 +132,8 @@ def _steps(body: OIPInferRequest, tensor: OIPInput | None, max_horizon: int) -> 
     return int(values[0])
 
 
-def _infer(model: LoadedModel, body: OIPInferRequest, settings: Settings) -> OIPInferResponse:
+def _infer(model: Forecaster, body: OIPInferRequest, settings: Settings) -> OIPInferResponse:
+    tensors = tensors_of(model, "the Open Inference Protocol")
     if body.model_name not in (None, model.name):
         raise InvalidRequest(
             f"model_name {body.model_name!r} in the body is not the path's {model.name!r}"
@@ -139,15 +142,15 @@ def _infer(model: LoadedModel, body: OIPInferRequest, settings: Settings) -> OIP
     unknown = sorted(set(inputs) - {INPUT_KEY, STEPS_KEY})
     if unknown or INPUT_KEY not in inputs or len(inputs) != len(body.inputs):
         raise InvalidRequest(
-            f'the inputs are "{INPUT_KEY}" (FP32 [batch, {model.window_size}]) and optionally'
+            f'the inputs are "{INPUT_KEY}" (FP32 [batch, {tensors.window_size}]) and optionally'
             f' "{STEPS_KEY}" (INT32 [1]), each once; got {[t.name for t in body.inputs]}'
         )
     wrong = [o.name for o in body.outputs or () if o.name != OUTPUT_KEY]
     if wrong:
         raise InvalidRequest(f'the only output is "{OUTPUT_KEY}"; asked for {wrong}')
-    windows = _window(model, inputs[INPUT_KEY], settings.max_instances)
+    windows = _window(model, tensors, inputs[INPUT_KEY], settings.max_instances)
     steps = _steps(body, inputs.get(STEPS_KEY), settings.max_horizon)
-    out = predict_windows(model, windows, steps, settings)
+    out = service.predict_windows(tensors, windows, steps, settings)
     return OIPInferResponse(
         model_name=model.name,
         model_version=str(model.version),

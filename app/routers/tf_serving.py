@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-import numpy.typing as npt
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import service
 from app.dependencies import RegistryDep, SettingsDep, resolve_model, tag_model
 from app.errors import InvalidRequest
-from app.forecasting import in_batches
+from app.forecaster import Forecaster, TensorInfo, tensors_of
 from app.registry import ModelRegistry
 from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
 from app.schemas import (
@@ -41,7 +41,6 @@ from app.schemas import (
     TFServingVersionStatus,
     VersionState,
 )
-from app.servable import LoadedModel, TensorInfo
 from app.settings import Settings
 from contract.store import FORECAST_SIGNATURE
 
@@ -79,7 +78,7 @@ def _metadata(
             inputs={k: _tensor(t) for k, t in info.inputs.items()},
             outputs={k: _tensor(t) for k, t in info.outputs.items()},
         )
-        for key, info in model.signatures.items()
+        for key, info in tensors_of(model, "TensorFlow Serving's metadata").signatures.items()
     }
     return TFServingModelMetadata(
         model_spec=TFServingModelSpec(name=model.name, version=str(model.version)),
@@ -89,24 +88,16 @@ def _metadata(
     )
 
 
-def predict_windows(
-    model: LoadedModel, windows: npt.NDArray[np.float64], steps: int | None, settings: Settings
-) -> npt.NDArray[np.float64]:
-    """``serving_default`` over ``windows`` ``(k, W)``, or ``forecast`` with ``steps``; batched."""
-    if steps is None:
-        return in_batches(model.one_step, windows, settings.batch_windows)
-    return in_batches(lambda w: model.ahead(w, steps), windows, settings.batch_windows)
-
-
-def _run(model: LoadedModel, body: PredictRequest, settings: Settings) -> list[list[float]]:
+def _run(model: Forecaster, body: PredictRequest, settings: Settings) -> list[list[float]]:
+    tensors = tensors_of(model, "TensorFlow Serving's :predict")
     rows = body.windows()
     if not rows:
         raise InvalidRequest("no instances: send at least one window")
-    wrong = next((i for i, row in enumerate(rows) if len(row) != model.window_size), None)
+    wrong = next((i for i, row in enumerate(rows) if len(row) != tensors.window_size), None)
     if wrong is not None:
         raise InvalidRequest(
             f"instance {wrong} has {len(rows[wrong])} values but model {model.name!r} version"
-            f" {model.version} takes windows of window_size {model.window_size}"
+            f" {model.version} takes windows of window_size {tensors.window_size}"
         )
     steps = body.steps()
     if body.signature_name == FORECAST_SIGNATURE and steps is None:
@@ -115,7 +106,7 @@ def _run(model: LoadedModel, body: PredictRequest, settings: Settings) -> list[l
         )
     if body.signature_name != FORECAST_SIGNATURE and steps is not None:
         raise InvalidRequest('"steps" is an input of the forecast signature only')
-    out = predict_windows(model, np.asarray(rows, dtype=np.float64), steps, settings)
+    out = service.predict_windows(tensors, np.asarray(rows, dtype=np.float64), steps, settings)
     result: list[list[float]] = out.tolist()
     return result
 

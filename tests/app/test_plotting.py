@@ -16,7 +16,7 @@ def _result(
 ) -> ForecastResult:
     model = registry_of(client).resolve("gru")
     return forecasting.forecast(
-        model, model.metadata.residual_quantiles, series, horizon=horizon,
+        model, series, horizon=horizon,
         season_length=SEASON, levels=(80, 95), actuals=actuals,
     )  # fmt: skip
 

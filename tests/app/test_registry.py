@@ -180,4 +180,4 @@ def test_a_held_version_keeps_working_after_it_is_unloaded(
 def test_load_version_loads_and_warms_one_folder(store: Path) -> None:
     entry = load_version(store, "linear", 2)
     assert entry.state is VersionState.AVAILABLE and entry.model is not None
-    assert entry.model.one_step(np.zeros((3, 16), np.float32)).shape == (3, 1)
+    assert entry.model.tensors.one_step(np.zeros((3, 16), np.float32)).shape == (3, 1)

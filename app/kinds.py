@@ -1,0 +1,36 @@
+"""The loader table: how a version of each ``kind`` (``metadata.json``'s) becomes a Forecaster.
+
+A new model family is one module with a loader plus one entry here; no route learns its name.
+A loader reads the version's files from a local folder, checks and warms the model, and raises
+on any failure (the registry records the version as FAILED with the message).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from app import servable
+from app.forecaster import Forecaster
+from contract.metadata import ModelMetadata
+from contract.store import StoreError
+
+CallHook = servable.CallHook
+Loader = Callable[[Path, str, int, ModelMetadata, CallHook | None], Forecaster]
+
+LOADERS: dict[str, Loader] = {
+    servable.KIND: servable.load,
+}
+
+
+def load(
+    folder: Path, name: str, version: int, metadata: ModelMetadata, on_call: CallHook | None
+) -> Forecaster:
+    """Load one version through its kind's loader; :class:`StoreError` for an unknown kind."""
+    loader = LOADERS.get(metadata.kind)
+    if loader is None:
+        raise StoreError(
+            f"metadata.json's kind {metadata.kind!r} is not one this server loads"
+            f" ({', '.join(sorted(LOADERS))})"
+        )
+    return loader(folder, name, version, metadata, on_call)
