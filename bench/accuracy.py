@@ -108,7 +108,7 @@ def run(name: str, store_path: Path) -> Row:
         window=meta.window_size,
         mae=client_mae(published.path, meta.window_size),
         recorded_mae=meta.validation.scores["model"].mae,
-        epochs=meta.epochs,
+        epochs=meta.network.epochs,
         training_seconds=meta.training_seconds,
         wall_seconds=wall,
     )

@@ -160,7 +160,9 @@ def score(
     actual = x[split:]
     scale = metrics.naive_scale(x[:split])
     model, version, validation_mae, models = _chosen(root, name)  # one version each here
-    inputs = store.read_metadata(store.version_dir(root, model, version)).hyperparameters.inputs
+    inputs = store.read_metadata(
+        store.version_dir(root, model, version)
+    ).network.hyperparameters.inputs
 
     def mae(values: np.ndarray) -> float:
         return metrics.score(actual, values, scale)["mae"]

@@ -2,16 +2,25 @@
 
 One schema, written by ``training`` when it publishes a version and returned as is by the
 service's ``GET /models``. Fields added later have defaults, so every older store still loads.
+
+``kind`` names the model family, which says how the version is loaded (``app.kinds``); the
+fields every kind has are top-level, and a family's own fields sit in a block named after the
+kind (``savedmodel``: the TensorFlow and Keras versions, the training hyper-parameters and
+epochs). Format 1 (before kinds) had the SavedModel's fields top-level; it is read as format 2
+of kind ``savedmodel`` (:meth:`ModelMetadata._from_format_1`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+SAVEDMODEL = "savedmodel"
+# Format 1's top-level fields that are the savedmodel kind's own.
+_SAVEDMODEL_FIELDS = ("tensorflow_version", "keras_version", "hyperparameters", "epochs")
 
 # Probabilities at which validation residuals are summarised for prediction intervals.
 QUANTILE_LEVELS: tuple[float, ...] = (
@@ -161,6 +170,15 @@ class EnsembleInfo(BaseModel):
     members: list[EnsembleMember]
 
 
+class SavedModelInfo(BaseModel):
+    """The ``savedmodel`` kind's own fields: how the network was built and trained."""
+
+    tensorflow_version: str
+    keras_version: str
+    hyperparameters: Hyperparameters
+    epochs: int = Field(ge=0)
+
+
 class ModelMetadata(BaseModel):
     """Contents of ``metadata.json``."""
 
@@ -168,30 +186,54 @@ class ModelMetadata(BaseModel):
 
     format_version: int = FORMAT_VERSION
     kind: str = Field(
-        "savedmodel",
+        SAVEDMODEL,
         pattern=r"^[a-z][a-z0-9_]{0,31}$",
         description="the model family, which says how the version is loaded and served"
-        ' (savedmodel: a TensorFlow SavedModel); versions written before kinds are "savedmodel"',
+        " (savedmodel: a TensorFlow SavedModel with the store's three signatures)",
     )
     name: str
     version: int = Field(ge=0, description="0 until published")
     architecture: str
-    window_size: int = Field(gt=0)
+    window_size: int = Field(gt=0, description="the most values one forecast reads")
     horizon: int = Field(gt=0, description="values forecast per model call")
     season_length: int = Field(gt=0)
     dataset: DatasetInfo
-    hyperparameters: Hyperparameters
-    epochs: int = Field(ge=0)
     training_seconds: float = Field(ge=0)
-    tensorflow_version: str
-    keras_version: str
     created_at: datetime
     validation: Validation = Field(
         description="one-step scores of the model and the baselines on the validation part"
     )
-    residual_quantiles: ResidualQuantiles = Field(
-        description="validation residuals' quantiles by steps ahead, behind the intervals"
+    residual_quantiles: ResidualQuantiles | None = Field(
+        None,
+        description="validation residuals' quantiles by steps ahead, behind the intervals of"
+        " kinds without their own (a SavedModel's)",
+    )
+    savedmodel: SavedModelInfo | None = Field(
+        None, description="the savedmodel kind's own fields; None for other kinds"
     )
     ensemble: EnsembleInfo | None = Field(
         None, description="the members and weights of an ensemble; None for a single network"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_format_1(cls, data: Any) -> Any:
+        """Format 1 (no kind, the SavedModel's fields top-level) read as format 2."""
+        if not isinstance(data, dict) or data.get("format_version", FORMAT_VERSION) != 1:
+            return data
+        moved = {k: data[k] for k in _SAVEDMODEL_FIELDS if k in data}
+        rest = {k: v for k, v in data.items() if k not in _SAVEDMODEL_FIELDS}
+        return {**rest, "format_version": FORMAT_VERSION, "kind": SAVEDMODEL, SAVEDMODEL: moved}
+
+    @model_validator(mode="after")
+    def _family_fields(self) -> Self:
+        if self.kind == SAVEDMODEL and (self.savedmodel is None or self.residual_quantiles is None):
+            raise ValueError("a savedmodel version needs its savedmodel and residual_quantiles")
+        return self
+
+    @property
+    def network(self) -> SavedModelInfo:
+        """The savedmodel block; ValueError for a version of another kind."""
+        if self.savedmodel is None:
+            raise ValueError(f"a {self.kind} version has no savedmodel fields")
+        return self.savedmodel

@@ -104,12 +104,12 @@ def publish_ensemble(
             f" this run published {len(usable)} ({have})"
         )
     started = time.perf_counter()
-    combination, chosen = weights([m.metadata.hyperparameters.holdout_mae for m in usable])
+    combination, chosen = weights([m.metadata.network.hyperparameters.holdout_mae for m in usable])
     servable = EnsembleServable(
         [m.servable for m in usable if isinstance(m.servable, Servable)], chosen
     )
     widest = max(usable, key=lambda m: m.metadata.window_size)
-    hp = widest.metadata.hyperparameters.model_copy(
+    hp = widest.metadata.network.hyperparameters.model_copy(
         update={
             "window_size": servable.window_size,
             "window_rule": f"ensemble: the largest member window ({widest.name})",

@@ -281,7 +281,7 @@ def test_a_tiny_csv_run_publishes_and_prints_the_table(
     expected = Series("my-sales", values, round(0.8 * LENGTH), SEASON)
     assert meta.dataset.sha256 == expected.sha256()
     assert (meta.dataset.name, meta.dataset.split, meta.season_length) == ("my-sales", 128, SEASON)
-    assert meta.hyperparameters.find_lr is True
+    assert meta.network.hyperparameters.find_lr is True
     assert (root / "my-sales-linear" / "1" / "assets" / "lr_sweep.png").is_file()
 
     # Again, named and quiet: a new model; the first is untouched.

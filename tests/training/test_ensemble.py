@@ -96,7 +96,7 @@ def test_published_with_its_members_in_metadata_and_served_by_the_app(
     meta = ensemble.metadata
     assert (ensemble.name, meta.architecture, meta.window_size) == ("tiny-ensemble", "ensemble", 16)
     assert meta.ensemble is not None and meta.ensemble.combination == "inverse_holdout_mse"
-    errors = [m.metadata.hyperparameters.holdout_mae for m in members]
+    errors = [m.metadata.network.hyperparameters.holdout_mae for m in members]
     assert all(e is not None and e > 0 for e in errors)
     inverse = [1 / e**2 for e in errors if e is not None]
     expected = [v / sum(inverse) for v in inverse]
@@ -190,7 +190,7 @@ def test_the_hold_out_score_is_the_served_forecasts_error_on_the_hold_out(
     """simple_rnn does not refit, so its SavedModel reproduces the recorded hold-out score."""
     _, members = published
     rnn = members[1]
-    hp = rnn.metadata.hyperparameters
+    hp = rnn.metadata.network.hyperparameters
     assert not hp.refit and hp.holdout_mae is not None
     series = tiny_series()
     x, w = series.values, hp.window_size

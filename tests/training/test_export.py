@@ -102,7 +102,7 @@ def test_metadata_is_complete_and_describes_the_run(
         name="tiny", length=400, sha256=short_series.sha256(), split=300
     )
     assert meta.epochs == 1
-    assert meta.tensorflow_version == tf.__version__
+    assert meta.network.tensorflow_version == tf.__version__
     assert meta.created_at.tzinfo is not None
     assert (meta.validation.start, meta.validation.end) == (300, 400)
     assert set(meta.validation.scores) == {"model", *baselines.BASELINES}

@@ -97,7 +97,7 @@ def test_ray_publishes_what_the_local_engine_does(
     for name in LOCAL:
         ours = store.read_metadata(store.version_dir(tmp_path, name, 1))
         local = store.read_metadata(store.version_dir(local_store, name, 1))
-        assert ours.hyperparameters.seed == local.hyperparameters.seed
+        assert ours.network.hyperparameters.seed == local.network.hyperparameters.seed
         assert ours.dataset == local.dataset
         assert ours.epochs == local.epochs
         for key, score in local.validation.scores.items():

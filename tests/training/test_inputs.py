@@ -85,7 +85,7 @@ def test_difference_versions_agree_across_their_three_signatures(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         published = train_and_publish(config, tmp_path)
-    hp = published.metadata.hyperparameters
+    hp = published.metadata.network.hyperparameters
     assert hp.inputs == "difference"
     assert hp.inputs_rule is not None and "changes persist" in hp.inputs_rule
     signatures = load(published.path).signatures

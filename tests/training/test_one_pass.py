@@ -70,7 +70,7 @@ def test_one_pass_equals_window_by_window(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         published = train_and_publish(config, tmp_path)
-    hp = published.metadata.hyperparameters
+    hp = published.metadata.network.hyperparameters
     assert (hp.inputs, hp.one_pass) == (inputs, True)
     assert hp.inputs_rule is not None and "one pass" in hp.inputs_rule
     w = hp.window_size

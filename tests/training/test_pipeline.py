@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 def test_scale_is_the_std_of_the_fit_part(
     model_store: Path, short_series: Series, name: str
 ) -> None:
-    hyper = store.read_metadata(store.version_dir(model_store, name, 1)).hyperparameters
+    hyper = store.read_metadata(store.version_dir(model_store, name, 1)).network.hyperparameters
     fit_end = round(short_series.split * (1 - hyper.holdout))
     assert fit_end < short_series.split
     assert hyper.scale == pytest.approx(np.std(short_series.values[:fit_end]), rel=1e-12)

@@ -44,7 +44,7 @@ def test_sixty_monthly_values_train_every_default_architecture(
         assert meta.dataset.frequency == "monthly"
         assert meta.dataset.last_timestamp == datetime(1954, 12, 1)
         assert meta.dataset.season_length_source == "frequency"
-        assert meta.hyperparameters.window_rule is not None
+        assert meta.network.hyperparameters.window_rule is not None
         windows[arch] = meta.window_size
         assert "seasonal_naive" in meta.validation.scores
         # The statistical references, fitted once on the same training part, beside each model.
