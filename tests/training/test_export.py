@@ -101,7 +101,7 @@ def test_metadata_is_complete_and_describes_the_run(
     assert meta.dataset == DatasetInfo(
         name="tiny", length=400, sha256=short_series.sha256(), split=300
     )
-    assert meta.epochs == 1
+    assert meta.network.epochs == 1
     assert meta.network.tensorflow_version == tf.__version__
     assert meta.created_at.tzinfo is not None
     assert (meta.validation.start, meta.validation.end) == (300, 400)
