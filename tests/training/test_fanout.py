@@ -99,7 +99,7 @@ def test_ray_publishes_what_the_local_engine_does(
         local = store.read_metadata(store.version_dir(local_store, name, 1))
         assert ours.network.hyperparameters.seed == local.network.hyperparameters.seed
         assert ours.dataset == local.dataset
-        assert ours.epochs == local.epochs
+        assert ours.network.epochs == local.network.epochs
         for key, score in local.validation.scores.items():
             assert math.isclose(ours.validation.scores[key].mae, score.mae, rel_tol=1e-3)
 
