@@ -19,8 +19,8 @@ from typing import NoReturn
 
 from app import servable
 from app.errors import LabelNotFound, ModelNotFound, ModelUnavailable, NotReady, VersionNotFound
-from app.schemas import VersionState
 from app.servable import CallHook, LoadedModel
+from app.version_state import VersionState
 from contract import store
 from contract.metadata import ModelMetadata
 from contract.store import StoreError

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from app.forecasting import ForecastResult, MethodForecast, Scored
 from app.forecasting import Windowed as WindowedArrays
+from app.version_state import VersionState
 from contract import frequency
 from contract.baselines import MIN_SEASON_LENGTH
 from contract.baselines import NAMES as BASELINE_NAMES
@@ -121,14 +121,6 @@ class Health(BaseModel):
     devices: list[DeviceInfo]
     tensorflow_version: str
     versions_available: int
-
-
-class VersionState(StrEnum):
-    """Where a version is in its life, as TF Serving names it (FAILED: could not be loaded)."""
-
-    LOADING = "LOADING"
-    AVAILABLE = "AVAILABLE"
-    FAILED = "FAILED"
 
 
 class Ready(BaseModel):

@@ -34,11 +34,11 @@ from app.schemas import (
     OIPReady,
     OIPServerMetadata,
     OIPTensorMetadata,
-    VersionState,
     oip_request,
 )
 from app.servable import LoadedModel, TensorInfo
 from app.settings import Settings
+from app.version_state import VersionState
 from contract.store import FORECAST_SIGNATURE, INPUT_KEY, OUTPUT_KEY, STEPS_KEY
 
 SERVER_NAME = "forecast-service"

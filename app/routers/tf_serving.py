@@ -39,10 +39,10 @@ from app.schemas import (
     TFServingSignatureDefs,
     TFServingTensor,
     TFServingVersionStatus,
-    VersionState,
 )
 from app.servable import LoadedModel, TensorInfo
 from app.settings import Settings
+from app.version_state import VersionState
 from contract.store import FORECAST_SIGNATURE
 
 VersionPath = Annotated[int, Path(ge=1)]
