@@ -8,8 +8,9 @@ from starlette.concurrency import run_in_threadpool
 
 from app import anomalies as detection
 from app.dependencies import RegistryDep, resolve_model
+from app.limits import Limited
 from app.routing import accepts
-from app.schemas import ERRORS, AnomaliesRequest, AnomaliesResponse, Limited
+from app.schemas import ERRORS, AnomaliesRequest, AnomaliesResponse
 from app.servable import LoadedModel
 
 

@@ -10,8 +10,9 @@ from app import backtest_plot, backtesting
 from app.backtesting import BacktestResult
 from app.csv_bodies import BACKTEST
 from app.dependencies import RegistryDep, resolve_model
+from app.limits import Limited
 from app.routing import accepts, csv_route
-from app.schemas import ERRORS, BacktestRequest, BacktestResponse, Limited
+from app.schemas import ERRORS, BacktestRequest, BacktestResponse
 from app.servable import LoadedModel
 
 

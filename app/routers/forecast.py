@@ -11,12 +11,12 @@ from app.csv_bodies import FORECAST
 from app.dependencies import RegistryDep, SettingsDep, resolve_model
 from app.errors import InvalidRequest
 from app.forecasting import ForecastResult, ReferenceLimits
+from app.limits import Limited
 from app.routing import accepts, csv_route
 from app.schemas import (
     ERRORS,
     ForecastRequest,
     ForecastResponse,
-    Limited,
     PanelResponse,
     SeriesForecast,
     SeriesItem,

@@ -21,9 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from app.dependencies import RegistryDep, SettingsDep, require_api_key, resolve_model
 from app.errors import InvalidRequest
 from app.registry import ModelRegistry
-from app.routers.tf_serving import predict_windows
-from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
-from app.schemas import (
+from app.routers.oip_types import (
     OIPInferRequest,
     OIPInferResponse,
     OIPInput,
@@ -36,6 +34,8 @@ from app.schemas import (
     OIPTensorMetadata,
     oip_request,
 )
+from app.routers.tf_serving import predict_windows
+from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
 from app.servable import LoadedModel, TensorInfo
 from app.settings import Settings
 from app.version_state import VersionState

@@ -23,11 +23,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.dependencies import RegistryDep, SettingsDep, resolve_model, tag_model
 from app.errors import InvalidRequest
 from app.forecasting import in_batches
+from app.limits import Limited
 from app.registry import ModelRegistry
-from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
-from app.schemas import (
+from app.routers.tf_serving_types import (
     KServeModelList,
-    Limited,
     PredictRequest,
     PredictResponse,
     TFServingMetadataBody,
@@ -40,6 +39,7 @@ from app.schemas import (
     TFServingTensor,
     TFServingVersionStatus,
 )
+from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
 from app.servable import LoadedModel, TensorInfo
 from app.settings import Settings
 from app.version_state import VersionState
