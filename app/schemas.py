@@ -9,7 +9,6 @@ protocol's bodies live beside its routes (``app/routers/*_types.py``).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
@@ -22,6 +21,7 @@ from app.version_state import VersionState
 from contract import frequency
 from contract.baselines import MIN_SEASON_LENGTH
 from contract.baselines import NAMES as BASELINE_NAMES
+from contract.frequency import Stamps
 from contract.metadata import ModelMetadata, Scores
 from contract.references import NAMES as REFERENCE_NAMES
 from contract.selection import Choice, best_by_dataset
@@ -250,14 +250,6 @@ Stamp = Annotated[
 ]
 
 
-@dataclass(frozen=True)
-class Stamps:
-    """The time of every value of a series and of its horizon, and their frequency's name."""
-
-    frequency: str
-    times: list[datetime]
-
-
 class SeriesItem(Strict):
     """One series of a many-series request: its id, values and, optionally, its time stamps."""
 
@@ -293,18 +285,9 @@ class SeriesItem(Strict):
 
     def stamps(self, horizon: int) -> Stamps | None:
         """The stamps of the values and the ``horizon`` after them; None without stamps."""
-        n = len(self.values)
-        if self.timestamps is not None:
-            times = [frequency.parse_stamp(t) for t in self.timestamps]
-            found = frequency.infer_frequency(times).name
-            if found not in frequency.NAMES:
-                raise ValueError(f"timestamps step {found}: stamps need one of the named steps")
-            return Stamps(found, times + frequency.stamps_from(times[0], found, n + horizon)[n:])
-        if self.start is not None and self.freq is not None:
-            name = frequency.canonical(self.freq)
-            start = frequency.parse_stamp(self.start)
-            return Stamps(name, frequency.stamps_from(start, name, n + horizon))
-        return None
+        return frequency.series_stamps(
+            len(self.values), horizon, timestamps=self.timestamps, start=self.start, freq=self.freq
+        )
 
 
 class ForecastRequest(Strict):

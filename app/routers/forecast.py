@@ -20,10 +20,10 @@ from app.schemas import (
     PanelResponse,
     SeriesForecast,
     SeriesItem,
-    Stamps,
 )
 from app.servable import LoadedModel
 from app.settings import Settings
+from contract.frequency import Stamps
 
 
 def _compute(
