@@ -24,7 +24,7 @@ from contract.baselines import NAMES as BASELINE_NAMES
 from contract.frequency import Stamps
 from contract.metadata import ModelMetadata, Scores
 from contract.references import NAMES as REFERENCE_NAMES
-from contract.selection import Choice, best_by_dataset
+from contract.selection import Choice
 from contract.store import NAME_PATTERN
 
 if TYPE_CHECKING:
@@ -217,20 +217,6 @@ class ModelList(BaseModel):
         description="per dataset (name, sha256, split), the lowest validation MAE: pick by this",
     )
     store_error: str | None = Field(None, description="why the store could not be read, if so")
-
-    @classmethod
-    def of(cls, models: list[ModelEntry], store_error: str | None) -> Self:
-        available = [
-            (m.name, v.version, v.metadata)
-            for m in models
-            for v in m.versions.values()
-            if v.state is VersionState.AVAILABLE and v.metadata is not None
-        ]
-        return cls(
-            models=[ModelStatus.of(m) for m in models],
-            best=[BestVersion.of(c) for c in best_by_dataset(available)],
-            store_error=store_error,
-        )
 
 
 # ---- forecast ----

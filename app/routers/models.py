@@ -9,8 +9,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.dependencies import RegistryDep, tag_model
 from app.errors import PictureNotFound
-from app.schemas import ERRORS, ModelList, ModelStatus, VersionStatus
+from app.registry import ModelEntry
+from app.schemas import ERRORS, BestVersion, ModelList, ModelStatus, VersionStatus
+from app.version_state import VersionState
 from contract import store
+from contract.selection import Choice, best_by_dataset
 
 router = APIRouter(
     prefix="/models", tags=["models"], responses={code: ERRORS[code] for code in (401, 404, 422)}
@@ -19,10 +22,26 @@ router = APIRouter(
 VersionPath = Annotated[int, Path(ge=1, description="a version number")]
 
 
+def best_versions(models: list[ModelEntry]) -> list[Choice]:
+    """Per dataset, the AVAILABLE version with the lowest validation MAE (:mod:`contract.selection`)."""
+    available = [
+        (m.name, v.version, v.metadata)
+        for m in models
+        for v in m.versions.values()
+        if v.state is VersionState.AVAILABLE and v.metadata is not None
+    ]
+    return best_by_dataset(available)
+
+
 @router.get("")
 async def list_models(registry: RegistryDep) -> ModelList:
     """Every model with every version: state, error, labels and metadata; the best per dataset."""
-    return ModelList.of(registry.models(), registry.store_error)
+    models = registry.models()
+    return ModelList(
+        models=[ModelStatus.of(m) for m in models],
+        best=[BestVersion.of(c) for c in best_versions(models)],
+        store_error=registry.store_error,
+    )
 
 
 @router.get("/{name}")
