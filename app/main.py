@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import runtime
 from app.dependencies import API_KEY_HEADER, require_api_key
 from app.errors import install_error_handlers
+from app.limits import limited
 from app.middleware import BodySizeLimit
 from app.registry import ModelRegistry
 from app.routers import (
@@ -32,7 +33,6 @@ from app.routers import (
     tf_serving,
     ui,
 )
-from app.schemas import limited
 from app.settings import Settings, get_settings
 from app.telemetry import Metrics, MetricsMiddleware
 

@@ -21,7 +21,7 @@ from app import kinds
 from app.errors import LabelNotFound, ModelNotFound, ModelUnavailable, NotReady, VersionNotFound
 from app.forecaster import Forecaster
 from app.kinds import CallHook
-from app.schemas import VersionState
+from app.version_state import VersionState
 from contract import store
 from contract.metadata import ModelMetadata
 from contract.store import StoreError

@@ -25,7 +25,7 @@ def accepts(model: type[BaseModel]) -> Callable[[Handler], Handler]:
     """Validate the handler's ``body`` with ``model``, a subclass of its annotated type.
 
     The request models carrying a deployment's limits are made per app
-    (:func:`app.schemas.limited`); FastAPI reads the body's model, for validation and for the
+    (:func:`app.limits.limited`); FastAPI reads the body's model, for validation and for the
     OpenAPI document, from the handler's signature, so that is where this puts it.
     """
 

@@ -1,29 +1,30 @@
-"""Request and response bodies: the OpenAPI document is built from these, and so is validation.
+"""The service's own bodies: the OpenAPI document is built from these, and so is validation.
 
 The wire contract: importing this module imports neither TensorFlow nor the registry, so a
 client or a documentation build can use it alone. The service's configured limits enter through
-:func:`limited`, which makes the request models of one deployment.
+:func:`app.limits.limited`, which makes the request models of one deployment; each serving
+protocol's bodies live beside its routes (``app/routers/*_types.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.forecaster import Windowed as WindowedArrays
 from app.forecasting import ForecastResult, MethodForecast, Scored
+from app.version_state import VersionState
 from contract import frequency
 from contract.baselines import MIN_SEASON_LENGTH
 from contract.baselines import NAMES as BASELINE_NAMES
+from contract.frequency import Stamps
 from contract.metadata import ModelMetadata, Scores
 from contract.references import NAMES as REFERENCE_NAMES
-from contract.selection import Choice, best_by_dataset
+from contract.selection import Choice
 from contract.store import NAME_PATTERN
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from app.forecaster import Forecaster
     from app.registry import ModelEntry, VersionEntry
     from app.runtime import Device
-    from app.settings import Settings
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -123,14 +123,6 @@ class Health(BaseModel):
     versions_available: int
 
 
-class VersionState(StrEnum):
-    """Where a version is in its life, as TF Serving names it (FAILED: could not be loaded)."""
-
-    LOADING = "LOADING"
-    AVAILABLE = "AVAILABLE"
-    FAILED = "FAILED"
-
-
 class Ready(BaseModel):
     """Every version found at start has finished loading, and at least one is AVAILABLE."""
 
@@ -140,6 +132,12 @@ class Ready(BaseModel):
         default_factory=list,
         description="name/version of versions published since start that are still loading",
     )
+
+
+class KServeLive(BaseModel):
+    """KServe v1's liveness answer at ``GET /``."""
+
+    status: Literal["alive"] = "alive"
 
 
 # ---- models ----
@@ -220,20 +218,6 @@ class ModelList(BaseModel):
     )
     store_error: str | None = Field(None, description="why the store could not be read, if so")
 
-    @classmethod
-    def of(cls, models: list[ModelEntry], store_error: str | None) -> Self:
-        available = [
-            (m.name, v.version, v.metadata)
-            for m in models
-            for v in m.versions.values()
-            if v.state is VersionState.AVAILABLE and v.metadata is not None
-        ]
-        return cls(
-            models=[ModelStatus.of(m) for m in models],
-            best=[BestVersion.of(c) for c in best_by_dataset(available)],
-            store_error=store_error,
-        )
-
 
 # ---- forecast ----
 
@@ -250,14 +234,6 @@ Stamp = Annotated[
     str,
     Field(max_length=64, description="an ISO 8601 date or date-time", examples=["2024-01-31"]),
 ]
-
-
-@dataclass(frozen=True)
-class Stamps:
-    """The time of every value of a series and of its horizon, and their frequency's name."""
-
-    frequency: str
-    times: list[datetime]
 
 
 class SeriesItem(Strict):
@@ -295,18 +271,9 @@ class SeriesItem(Strict):
 
     def stamps(self, horizon: int) -> Stamps | None:
         """The stamps of the values and the ``horizon`` after them; None without stamps."""
-        n = len(self.values)
-        if self.timestamps is not None:
-            times = [frequency.parse_stamp(t) for t in self.timestamps]
-            found = frequency.infer_frequency(times).name
-            if found not in frequency.NAMES:
-                raise ValueError(f"timestamps step {found}: stamps need one of the named steps")
-            return Stamps(found, times + frequency.stamps_from(times[0], found, n + horizon)[n:])
-        if self.start is not None and self.freq is not None:
-            name = frequency.canonical(self.freq)
-            start = frequency.parse_stamp(self.start)
-            return Stamps(name, frequency.stamps_from(start, name, n + horizon))
-        return None
+        return frequency.series_stamps(
+            len(self.values), horizon, timestamps=self.timestamps, start=self.start, freq=self.freq
+        )
 
 
 class ForecastRequest(Strict):
@@ -551,166 +518,6 @@ class PanelResponse(BaseModel):
     series: list[SeriesForecast]
 
 
-# ---- TensorFlow Serving ----
-
-
-class TFServingStatus(BaseModel):
-    """TF Serving's status of one version."""
-
-    error_code: str = "OK"
-    error_message: str = ""
-
-
-class TFServingVersionStatus(BaseModel):
-    """One entry of TF Serving's ``model_version_status``."""
-
-    version: str
-    state: Literal["START", "LOADING", "AVAILABLE", "UNLOADING", "END"]
-    status: TFServingStatus
-
-    @classmethod
-    def of(cls, entry: VersionEntry) -> Self:
-        if entry.state is VersionState.FAILED:
-            # TF Serving has no FAILED state: a version that could not load has ended, with an error.
-            return cls(
-                version=str(entry.version),
-                state="END",
-                status=TFServingStatus(error_code="UNKNOWN", error_message=entry.error or ""),
-            )
-        return cls(version=str(entry.version), state=entry.state.value, status=TFServingStatus())
-
-
-class TFServingModelStatus(BaseModel):
-    """TF Serving's ``GET /v1/models/{name}`` body, with KServe v1's ``name`` and ``ready`` beside."""
-
-    name: str = Field(description="KServe v1: the model's name")
-    ready: bool = Field(description="KServe v1: a version asked for (or any) is AVAILABLE")
-    model_version_status: list[TFServingVersionStatus]
-
-
-class PredictRow(Strict):
-    """One instance in TF Serving's row format with the input named."""
-
-    window: list[FiniteFloat]
-
-
-class PredictColumns(Strict):
-    """TF Serving's columnar ``inputs`` with named inputs (``steps`` for the forecast signature)."""
-
-    window: list[list[FiniteFloat]]
-    steps: int | None = Field(None, ge=1)
-
-
-class PredictRequest(Strict):
-    """TF Serving's predict body: ``instances`` (row format) or ``inputs`` (columnar)."""
-
-    signature_name: Literal["serving_default", "forecast"] = "serving_default"
-    instances: list[list[FiniteFloat] | PredictRow] | None = Field(
-        None, description="windows of window_size values, one per instance"
-    )
-    inputs: list[list[FiniteFloat]] | PredictColumns | None = None
-
-    @model_validator(mode="after")
-    def _one_format(self) -> Self:
-        if (self.instances is None) == (self.inputs is None):
-            raise ValueError('send exactly one of "instances" or "inputs"')
-        return self
-
-    def windows(self) -> list[list[float]]:
-        """The windows, whichever format they came in."""
-        if self.instances is not None:
-            return [i.window if isinstance(i, PredictRow) else i for i in self.instances]
-        if isinstance(self.inputs, PredictColumns):
-            return self.inputs.window
-        return self.inputs or []
-
-    def steps(self) -> int | None:
-        """``steps`` of the forecast signature, when given."""
-        return self.inputs.steps if isinstance(self.inputs, PredictColumns) else None
-
-
-class PredictResponse(BaseModel):
-    """TF Serving's predict answer: ``predictions`` for ``instances``, ``outputs`` for ``inputs``."""
-
-    predictions: list[list[float]] | None = None
-    outputs: list[list[float]] | None = None
-
-
-# ---- this deployment's limits ----
-
-
-@dataclass(frozen=True)
-class Limited:
-    """The request models of one deployment, with its configured limits in their fields."""
-
-    forecast: type[ForecastRequest]
-    predict: type[PredictRequest]
-    backtest: type[BacktestRequest]
-    anomalies: type[AnomaliesRequest]
-
-
-def limited(settings: Settings) -> Limited:
-    """Request models carrying ``settings``' limits.
-
-    Each limit is a setting, read here only: the OpenAPI document (``maxItems``, ``maximum``),
-    the validation and its error messages all derive from the field it sets.
-    """
-    windows = Field(max_length=settings.max_instances, description="at most max_instances")
-    columns = create_model(
-        "PredictColumns",
-        __base__=PredictColumns,
-        __doc__=PredictColumns.__doc__,
-        window=(list[list[FiniteFloat]], windows),
-        steps=(int | None, Field(None, ge=1, le=settings.max_horizon)),
-    )
-    values = Field(min_length=1, max_length=settings.max_series_length, description=SERIES_DOC)
-    item = create_model(
-        "SeriesItem",
-        __base__=SeriesItem,
-        __doc__=SeriesItem.__doc__,
-        values=(list[FiniteFloat], values),
-        timestamps=(
-            list[Stamp] | None,
-            Field(None, max_length=settings.max_series_length, description="one per value"),
-        ),
-    )
-    many = Field(
-        min_length=1,
-        max_length=settings.max_series,
-        description=f"at most max_series, {settings.max_total_points} values in all",
-    )
-    forecast = create_model(
-        "ForecastRequest",
-        __base__=ForecastRequest,
-        __doc__=ForecastRequest.__doc__,
-        series=(
-            Annotated[list[FiniteFloat], values] | Annotated[list[item], many],
-            Field(description=PANEL_DOC),
-        ),
-        horizon=(int, Field(1, ge=1, le=settings.max_horizon, description=HORIZON_DOC)),
-    )
-    forecast.max_total_points = settings.max_total_points
-    return Limited(
-        forecast=forecast,
-        predict=create_model(
-            "PredictRequest",
-            __base__=PredictRequest,
-            __doc__=PredictRequest.__doc__,
-            instances=(
-                list[list[FiniteFloat] | PredictRow] | None,
-                Field(
-                    None,
-                    max_length=settings.max_instances,
-                    description="windows of window_size values, one per instance",
-                ),
-            ),
-            inputs=(Annotated[list[list[FiniteFloat]], windows] | columns | None, None),
-        ),
-        backtest=_limited_backtest(settings),
-        anomalies=_limited_anomalies(settings),
-    )
-
-
 # ---- backtests and anomalies ----
 
 
@@ -729,7 +536,9 @@ class BacktestRequest(Strict):
     its cutoff only and forecasts the ``h`` after it; cutoffs are ``step_size`` apart.
     """
 
-    max_forecasts: ClassVar[int | None] = None  # h * n_windows, set per deployment by limited()
+    max_forecasts: ClassVar[int | None] = (
+        None  # h * n_windows, set per deployment by app.limits.limited()
+    )
 
     model: ModelName
     version: Annotated[int, Field(ge=1, strict=True)] | Label | None = Field(
@@ -920,351 +729,3 @@ class AnomaliesResponse(BaseModel):
                 for i, v, f, lo, up, s in found
             ],
         )
-
-
-def _limited_backtest(settings: Settings) -> type[BacktestRequest]:
-    """:class:`BacktestRequest` with ``settings``' limits in its fields and validation."""
-    model = create_model(
-        "BacktestRequest",
-        __base__=BacktestRequest,
-        __doc__=BacktestRequest.__doc__,
-        series=(
-            list[FiniteFloat],
-            Field(
-                min_length=1,
-                max_length=settings.max_series_length,
-                description=BACKTEST_SERIES_DOC,
-            ),
-        ),
-        h=(int, Field(ge=1, le=settings.max_horizon, description=H_DOC)),
-        n_windows=(
-            int,
-            Field(1, ge=1, le=settings.max_backtest_forecasts, description=N_WINDOWS_DOC),
-        ),
-    )
-    model.max_forecasts = settings.max_backtest_forecasts
-    return model
-
-
-def _limited_anomalies(settings: Settings) -> type[AnomaliesRequest]:
-    """:class:`AnomaliesRequest` with ``settings``' longest series."""
-    return create_model(
-        "AnomaliesRequest",
-        __base__=AnomaliesRequest,
-        __doc__=AnomaliesRequest.__doc__,
-        series=(
-            list[FiniteFloat],
-            Field(
-                min_length=1,
-                max_length=settings.max_series_length,
-                description=AnomaliesRequest.model_fields["series"].description,
-            ),
-        ),
-    )
-
-
-# ---- serving protocols: TF Serving's metadata, KServe v1, the Open Inference Protocol v2 ----
-
-
-class TFServingDim(BaseModel):
-    """One dimension of a tensor shape; ``"-1"``: any size (int64 as text, as protobuf's JSON)."""
-
-    size: str
-    name: str = ""
-
-
-class TFServingShape(BaseModel):
-    """A ``TensorShapeProto``."""
-
-    dim: list[TFServingDim]
-    unknown_rank: bool = False
-
-    @classmethod
-    def of(cls, shape: tuple[int | None, ...]) -> Self:
-        return cls(dim=[TFServingDim(size=str(-1 if d is None else d)) for d in shape])
-
-
-class TFServingTensor(BaseModel):
-    """A ``TensorInfo``: the tensor's type, shape and name."""
-
-    dtype: str = Field(examples=["DT_FLOAT"])
-    tensor_shape: TFServingShape
-    name: str
-
-
-class TFServingSignature(BaseModel):
-    """A ``SignatureDef``."""
-
-    inputs: dict[str, TFServingTensor]
-    outputs: dict[str, TFServingTensor]
-    method_name: str = "tensorflow/serving/predict"
-
-
-class TFServingSignatureDefs(BaseModel):
-    """``SignatureDefMap``: every signature by key."""
-
-    signature_def: dict[str, TFServingSignature]
-
-
-class TFServingMetadataBody(BaseModel):
-    """The metadata field TF Serving fills: ``signature_def``."""
-
-    signature_def: TFServingSignatureDefs
-
-
-class TFServingModelSpec(BaseModel):
-    """Which model and version answered."""
-
-    name: str
-    signature_name: str = ""
-    version: str
-
-
-class TFServingModelMetadata(BaseModel):
-    """TF Serving's ``GET /v1/models/{name}/metadata`` body."""
-
-    model_spec: TFServingModelSpec
-    metadata: TFServingMetadataBody
-
-
-class KServeModelList(BaseModel):
-    """KServe v1's ``GET /v1/models``: the names of the models in the store."""
-
-    models: list[str]
-
-
-class KServeLive(BaseModel):
-    """KServe v1's liveness answer at ``GET /``."""
-
-    status: Literal["alive"] = "alive"
-
-
-class OIPServerMetadata(BaseModel):
-    """The Open Inference Protocol's ``GET /v2``."""
-
-    name: str
-    version: str
-    extensions: list[str] = Field(default_factory=list)
-
-
-class OIPLive(BaseModel):
-    """``GET /v2/health/live``."""
-
-    live: bool = True
-
-
-class OIPReady(BaseModel):
-    """``GET /v2/health/ready``: 200 once the service is ready (see ``GET /ready``), else 503."""
-
-    ready: bool = True
-
-
-class OIPModelReady(BaseModel):
-    """``GET /v2/models/{name}[/versions/{v}]/ready``: 200 when AVAILABLE, else 503 or 404."""
-
-    name: str
-    ready: bool = True
-
-
-class OIPTensorMetadata(BaseModel):
-    """An input or output of a model: name, datatype and shape (-1: any size)."""
-
-    name: str
-    datatype: str = Field(examples=["FP32"])
-    shape: list[int]
-
-
-class OIPModelMetadata(BaseModel):
-    """``GET /v2/models/{name}[/versions/{v}]``."""
-
-    name: str
-    versions: list[str] = Field(description="the AVAILABLE versions")
-    platform: str = "tensorflow_savedmodel"
-    inputs: list[OIPTensorMetadata]
-    outputs: list[OIPTensorMetadata]
-
-
-OIPData = list[FiniteFloat] | list[list[FiniteFloat]]
-
-
-class OIPInput(Strict):
-    """An input tensor: its data row-major, flat or nested."""
-
-    name: str
-    shape: list[Annotated[int, Field(ge=0)]] = Field(min_length=1, max_length=2)
-    datatype: str
-    parameters: dict[str, Any] | None = None
-    data: OIPData
-
-
-class OIPRequestedOutput(Strict):
-    """An output the client asks for (only ``forecast`` exists)."""
-
-    name: str
-    parameters: dict[str, Any] | None = None
-
-
-class OIPParameters(BaseModel):
-    """Request parameters: ``steps`` asks for a forecast that many steps ahead; others are ignored."""
-
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    steps: int | None = Field(None, ge=1, description="forecast this many steps ahead")
-
-
-class OIPInferRequest(Strict):
-    """``POST /v2/models/{name}[/versions/{v}]/infer``.
-
-    Input ``window``, FP32 ``[batch, window_size]``; ``steps`` as a parameter or an INT32 input
-    of shape ``[1]`` gives ``forecast`` ``[batch, steps]``, else ``[batch, horizon]`` (one call).
-    """
-
-    id: str | None = None
-    model_name: str | None = Field(
-        None, description="KServe's client sends it; when given it must match the path's"
-    )
-    parameters: OIPParameters | None = None
-    inputs: list[OIPInput] = Field(min_length=1, max_length=2)
-    outputs: list[OIPRequestedOutput] | None = None
-
-
-class OIPOutput(BaseModel):
-    """An output tensor, its data flat and row-major."""
-
-    name: str
-    datatype: str
-    shape: list[int]
-    data: list[float]
-
-
-class OIPInferResponse(BaseModel):
-    """The answer to ``infer``."""
-
-    model_name: str
-    model_version: str
-    id: str | None = None
-    outputs: list[OIPOutput]
-
-
-def oip_request(settings: Settings) -> type[OIPInferRequest]:
-    """The infer request with ``settings``' limit on ``steps`` (the horizon's)."""
-    parameters = create_model(
-        "OIPParameters",
-        __base__=OIPParameters,
-        __doc__=OIPParameters.__doc__,
-        steps=(
-            int | None,
-            Field(
-                None, ge=1, le=settings.max_horizon, description="forecast this many steps ahead"
-            ),
-        ),
-    )
-    return create_model(
-        "OIPInferRequest",
-        __base__=OIPInferRequest,
-        __doc__=OIPInferRequest.__doc__,
-        parameters=(parameters | None, None),
-    )
-
-
-# ---- KServe's time-series forecast API (kserve.protocol.rest.timeseries) ----
-
-
-# KServe's frequency codes and the service's names of them (contract.frequency); None: no such
-# step here (nothing is finer than a minute).
-KSERVE_FREQUENCIES: dict[str, str | None] = {
-    "second": None, "S": None,
-    "minute": "minutely", "T": "minutely",
-    "hour": "hourly", "H": "hourly",
-    "day": "daily", "D": "daily",
-    "week": "weekly", "W": "weekly",
-    "month": "monthly", "M": "monthly",
-    "quarter": "quarterly", "Q": "quarterly",
-    "year": "yearly", "Y": "yearly",
-}  # fmt: skip
-if TYPE_CHECKING:
-    KServeFrequency = str
-else:
-    KServeFrequency = Literal[tuple(KSERVE_FREQUENCIES)]
-KServeSeriesType = Literal["univariate_time_series", "multivariate_time_series"]
-
-
-class KServeTimeSeriesInput(Strict):
-    """One series to forecast: its name, values and their frequency and first time."""
-
-    type: KServeSeriesType = Field(description="only univariate_time_series is served")
-    name: str = Field(min_length=1, max_length=200, description="answered back with its forecast")
-    series: list[FiniteFloat] | list[list[FiniteFloat]] = Field(
-        min_length=1, description="the values so far, oldest first: at least the model's window"
-    )
-    frequency: KServeFrequency = Field(description="the step between values (not second: S)")
-    start_timestamp: Stamp | None = Field(
-        None, description="ISO 8601 time of the first value; needed, to stamp the forecast"
-    )
-
-
-class KServeForecastOptions(Strict):
-    """How far to forecast, and which quantiles to add."""
-
-    horizon: int = Field(ge=1, description=HORIZON_DOC)
-    quantiles: list[Probability] | None = Field(
-        None, min_length=1, max_length=20, description="e.g. [0.1, 0.5, 0.9]"
-    )
-
-
-class KServeForecastRequest(Strict):
-    """``POST /v1/timeseries/forecast``: series to forecast with the model's highest AVAILABLE version."""
-
-    model: ModelName
-    inputs: list[KServeTimeSeriesInput] = Field(min_length=1)
-    options: KServeForecastOptions
-    metadata: dict[str, Any] | None = Field(None, description="the client's; not read")
-
-
-class KServeTimeSeriesForecast(BaseModel):
-    """The forecast of one series."""
-
-    type: KServeSeriesType = "univariate_time_series"
-    name: str
-    mean_forecast: list[float]
-    frequency: KServeFrequency = Field(description="the input's")
-    start_timestamp: str = Field(description="ISO 8601 time of the first forecast step")
-    quantiles: dict[str, list[float]] | None = Field(
-        None, description='by probability, e.g. "0.9"; only when quantiles were asked for'
-    )
-
-
-class KServeForecastOutput(BaseModel):
-    """One input's result."""
-
-    type: Literal["time_series_forecast"] = "time_series_forecast"
-    id: str
-    status: Literal["completed"] = "completed"
-    content: list[KServeTimeSeriesForecast]
-    error: None = None
-
-
-class KServeForecastResponse(BaseModel):
-    """The forecasts, one output per input, in the order of the inputs."""
-
-    id: str
-    created_at: int = Field(description="Unix time of the answer")
-    status: Literal["completed"] = "completed"
-    error: None = None
-    model: str
-    outputs: list[KServeForecastOutput]
-
-
-class KServeErrorDetail(BaseModel):
-    """What went wrong, as KServe's time-series API says it."""
-
-    code: str = Field(description="the HTTP status, as text")
-    message: str
-    param: str | None = Field(None, description="the request field at fault, if one is")
-    type: str = Field(description="the service's error code, e.g. model_not_found")
-
-
-class KServeErrorResponse(BaseModel):
-    """KServe's time-series error shape."""
-
-    error: KServeErrorDetail

@@ -15,19 +15,25 @@ from app.backtesting import BacktestResult
 from app.errors import InvalidRequest
 from app.forecaster import Array, Forecaster, TensorModel
 from app.forecasting import ForecastResult, ReferenceLimits, in_batches
+from app.registry import ModelEntry
 from app.schemas import (
     AnomaliesRequest,
     AnomaliesResponse,
     BacktestRequest,
     BacktestResponse,
+    BestVersion,
     ForecastRequest,
     ForecastResponse,
+    ModelList,
+    ModelStatus,
     PanelResponse,
     SeriesForecast,
     SeriesItem,
-    Stamps,
 )
 from app.settings import Settings
+from app.version_state import VersionState
+from contract.frequency import Stamps
+from contract.selection import Choice, best_by_dataset
 
 
 def _title(model: Forecaster) -> str:
@@ -154,6 +160,26 @@ def anomalies(model: Forecaster, body: AnomaliesRequest) -> AnomaliesResponse:
     """The values of the body's series outside the model's one-step interval."""
     series = np.asarray(body.series, dtype=np.float64)
     return AnomaliesResponse.of(model, detection.anomalies(model, series, level=body.level))
+
+
+def best_versions(models: list[ModelEntry]) -> list[Choice]:
+    """Per dataset, the AVAILABLE version with the lowest validation MAE (:mod:`contract.selection`)."""
+    available = [
+        (m.name, v.version, v.metadata)
+        for m in models
+        for v in m.versions.values()
+        if v.state is VersionState.AVAILABLE and v.metadata is not None
+    ]
+    return best_by_dataset(available)
+
+
+def describe_models(models: list[ModelEntry], store_error: str | None) -> ModelList:
+    """Every model with every version, and the best version per dataset by validation."""
+    return ModelList(
+        models=[ModelStatus.of(m) for m in models],
+        best=[BestVersion.of(c) for c in best_versions(models)],
+        store_error=store_error,
+    )
 
 
 def predict_windows(

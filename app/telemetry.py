@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.dependencies import MODEL_STATE_KEY
 from app.registry import ModelRegistry
-from app.schemas import VersionState
+from app.version_state import VersionState
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED = "unmatched"  # requests no route took: their paths would be unbounded label values

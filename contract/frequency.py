@@ -200,3 +200,36 @@ def stamps_from(start: datetime, freq: str, count: int) -> list[datetime]:
         raise FrequencyError(
             f"{count} {name} steps from {start.isoformat()} go beyond the year 9999"
         ) from None
+
+
+@dataclass(frozen=True)
+class Stamps:
+    """The time of every value of a series and of its horizon, and their frequency's name."""
+
+    frequency: str
+    times: list[datetime]
+
+
+def series_stamps(
+    count: int,
+    horizon: int,
+    *,
+    timestamps: list[str] | None = None,
+    start: str | None = None,
+    freq: str | None = None,
+) -> Stamps | None:
+    """The stamps of ``count`` values and the ``horizon`` after them; None without stamps.
+
+    From one stamp per value (their step one of :data:`NAMES`), or from ``start`` and ``freq``;
+    FrequencyError when the stamps cannot be read or stepped on.
+    """
+    if timestamps is not None:
+        times = [parse_stamp(t) for t in timestamps]
+        found = infer_frequency(times).name
+        if found not in NAMES:
+            raise FrequencyError(f"timestamps step {found}: stamps need one of the named steps")
+        return Stamps(found, times + stamps_from(times[0], found, count + horizon)[count:])
+    if start is not None and freq is not None:
+        name = canonical(freq)
+        return Stamps(name, stamps_from(parse_stamp(start), name, count + horizon))
+    return None

@@ -11,6 +11,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("tensorflow", "keras")
+# The wire contract: the service's bodies, a deployment's limits and each protocol's types.
+WIRE = (
+    "app.schemas",
+    "app.limits",
+    "app.version_state",
+    *sorted(f"app.routers.{p.stem}" for p in (ROOT / "app" / "routers").glob("*_types.py")),
+)
 
 
 def _imports(package: str) -> dict[str, set[str]]:
@@ -41,10 +48,11 @@ def test_import_rules(package: str, forbidden: set[str]) -> None:
 
 
 def test_contract_and_wire_schemas_import_without_tensorflow() -> None:
+    assert len(WIRE) == 6, WIRE  # the TF Serving, OIP and KServe time-series types were found
     code = (
         "import sys\n"
         "import contract.baselines, contract.metadata, contract.metrics, contract.store\n"
-        "import app.schemas\n"
+        f"import {', '.join(WIRE)}\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     out = subprocess.run(

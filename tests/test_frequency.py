@@ -6,7 +6,13 @@ from datetime import datetime
 
 import pytest
 
-from contract.frequency import FrequencyError, canonical, infer_frequency, stamps_from
+from contract.frequency import (
+    FrequencyError,
+    canonical,
+    infer_frequency,
+    series_stamps,
+    stamps_from,
+)
 
 
 def test_month_ends_stay_month_ends_and_fixed_steps_add_up() -> None:
@@ -27,3 +33,18 @@ def test_mixed_time_zones_are_refused() -> None:
     aware = datetime.fromisoformat("2024-01-02T00:00:00+00:00")
     with pytest.raises(FrequencyError, match="time zone"):
         infer_frequency([datetime(2024, 1, 1), aware])
+
+
+def test_a_series_stamps_step_on_past_its_values_by_the_horizon() -> None:
+    given = series_stamps(3, 2, timestamps=["2024-01-31", "2024-02-29", "2024-03-31"])
+    assert given is not None and given.frequency == "monthly"
+    assert [t.date().isoformat() for t in given.times[3:]] == ["2024-04-30", "2024-05-31"]
+    started = series_stamps(2, 1, start="2024-01-01", freq="h")
+    assert started is not None and started.frequency == "hourly"
+    assert started.times == [datetime(2024, 1, 1, h) for h in range(3)]
+    assert series_stamps(2, 1) is None
+
+
+def test_a_series_stamped_on_an_unnamed_step_is_refused() -> None:
+    with pytest.raises(FrequencyError, match="timestamps step every 2 days"):
+        series_stamps(2, 1, timestamps=["2024-01-01", "2024-01-03"])

@@ -7,8 +7,9 @@ from starlette.concurrency import run_in_threadpool
 
 from app import service
 from app.dependencies import RegistryDep, resolve_model
+from app.limits import Limited
 from app.routing import accepts
-from app.schemas import ERRORS, AnomaliesRequest, AnomaliesResponse, Limited
+from app.schemas import ERRORS, AnomaliesRequest, AnomaliesResponse
 
 
 def router(bodies: Limited) -> APIRouter:

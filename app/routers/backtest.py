@@ -8,8 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from app import service
 from app.csv_bodies import BACKTEST
 from app.dependencies import RegistryDep, resolve_model
+from app.limits import Limited
 from app.routing import accepts, csv_route
-from app.schemas import ERRORS, BacktestRequest, BacktestResponse, Limited
+from app.schemas import ERRORS, BacktestRequest, BacktestResponse
 
 
 def router(bodies: Limited) -> APIRouter:

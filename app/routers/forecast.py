@@ -8,12 +8,12 @@ from starlette.concurrency import run_in_threadpool
 from app import service
 from app.csv_bodies import FORECAST
 from app.dependencies import RegistryDep, SettingsDep, resolve_model
+from app.limits import Limited
 from app.routing import accepts, csv_route
 from app.schemas import (
     ERRORS,
     ForecastRequest,
     ForecastResponse,
-    Limited,
     PanelResponse,
 )
 

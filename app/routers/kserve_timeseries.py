@@ -25,18 +25,17 @@ from starlette.concurrency import run_in_threadpool
 from app import service
 from app.dependencies import RegistryDep, SettingsDep, resolve_model
 from app.errors import Failure, InvalidRequest
-from app.routing import ServingProtocolRoute, errors_of_form
-from app.schemas import (
+from app.limits import Limited
+from app.routers.kserve_types import (
     KSERVE_FREQUENCIES,
-    ForecastRequest,
     KServeErrorResponse,
     KServeForecastOutput,
     KServeForecastRequest,
     KServeForecastResponse,
     KServeTimeSeriesForecast,
-    Limited,
-    PanelResponse,
 )
+from app.routing import ServingProtocolRoute, errors_of_form
+from app.schemas import ForecastRequest, PanelResponse
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": KServeErrorResponse, "description": "KServe's error shape"},

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from app import service
 from app.dependencies import RegistryDep, tag_model
 from app.errors import PictureNotFound
 from app.schemas import ERRORS, ModelList, ModelStatus, VersionStatus
@@ -22,7 +23,7 @@ VersionPath = Annotated[int, Path(ge=1, description="a version number")]
 @router.get("")
 async def list_models(registry: RegistryDep) -> ModelList:
     """Every model with every version: state, error, labels and metadata; the best per dataset."""
-    return ModelList.of(registry.models(), registry.store_error)
+    return service.describe_models(registry.models(), registry.store_error)
 
 
 @router.get("/{name}")

@@ -23,8 +23,7 @@ from app.dependencies import RegistryDep, SettingsDep, require_api_key, resolve_
 from app.errors import InvalidRequest
 from app.forecaster import Forecaster, TensorInfo, TensorModel, tensors_of
 from app.registry import ModelRegistry
-from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
-from app.schemas import (
+from app.routers.oip_types import (
     OIPInferRequest,
     OIPInferResponse,
     OIPInput,
@@ -35,10 +34,11 @@ from app.schemas import (
     OIPReady,
     OIPServerMetadata,
     OIPTensorMetadata,
-    VersionState,
     oip_request,
 )
+from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
 from app.settings import Settings
+from app.version_state import VersionState
 from contract.store import FORECAST_SIGNATURE, INPUT_KEY, OUTPUT_KEY, STEPS_KEY
 
 SERVER_NAME = "forecast-service"

@@ -23,11 +23,10 @@ from app import service
 from app.dependencies import RegistryDep, SettingsDep, resolve_model, tag_model
 from app.errors import InvalidRequest
 from app.forecaster import Forecaster, TensorInfo, tensors_of
+from app.limits import Limited
 from app.registry import ModelRegistry
-from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
-from app.schemas import (
+from app.routers.tf_serving_types import (
     KServeModelList,
-    Limited,
     PredictRequest,
     PredictResponse,
     TFServingMetadataBody,
@@ -39,9 +38,10 @@ from app.schemas import (
     TFServingSignatureDefs,
     TFServingTensor,
     TFServingVersionStatus,
-    VersionState,
 )
+from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
 from app.settings import Settings
+from app.version_state import VersionState
 from contract.store import FORECAST_SIGNATURE
 
 VersionPath = Annotated[int, Path(ge=1)]

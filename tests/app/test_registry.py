@@ -11,7 +11,7 @@ import pytest
 
 from app import forecasting
 from app.registry import load_version
-from app.schemas import VersionState
+from app.version_state import VersionState
 from contract import store as store_format
 from tests.app.support import TestClient, error_of, registry_of, rescan, running
 from tests.support import train_tiny

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from kserve.protocol.rest.timeseries import types as kserve
 
-from app.schemas import KSERVE_FREQUENCIES
+from app.routers.kserve_types import KSERVE_FREQUENCIES
 from contract import frequency
 from tests.app.support import TestClient
 
