@@ -38,6 +38,7 @@ from training.data import (
     Series,
     Table,
     check_length,
+    infer_frequency,
     read_csv,
     synthetic_values,
 )
@@ -382,7 +383,7 @@ def _series(args: argparse.Namespace, panel: tuple[str, Table] | None = None) ->
         split = args.split or round(CSV_SPLIT_FRACTION * len(values))
         season_length = args.season_length
         if table.stamps is not None:
-            found = seasons.infer_frequency(table.stamps)
+            found = infer_frequency(table.stamps)
             frequency, last = found.name, table.stamps[-1]
             if season_length is None and found.season_length is not None:
                 season_length, source = found.season_length, "frequency"

@@ -1,4 +1,9 @@
-"""Series to train on: the course's synthetic series, or a column of a user's CSV file. Pure numpy."""
+"""Series to train on: the course's synthetic series, or a column of a user's CSV file. Pure numpy.
+
+Parsing time stamps and inferring their frequency live in :mod:`contract.frequency` (the service
+steps request stamps with it too); :func:`parse_stamp` and :func:`infer_frequency` report them
+as this module's DataError.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +19,31 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from contract import frequency
+from contract.frequency import Frequency, FrequencyError
+
 Array = npt.NDArray[np.float64]
 SeasonSource = Literal["given", "frequency", "autocorrelation", "default"]
 
 
 class DataError(ValueError):
     """The data cannot be used; the message names the problem."""
+
+
+def parse_stamp(text: str) -> datetime:
+    """:func:`contract.frequency.parse_stamp`, reporting a DataError."""
+    try:
+        return frequency.parse_stamp(text)
+    except FrequencyError as e:
+        raise DataError(str(e)) from None
+
+
+def infer_frequency(stamps: list[datetime]) -> Frequency:
+    """:func:`contract.frequency.infer_frequency`, reporting a DataError."""
+    try:
+        return frequency.infer_frequency(stamps)
+    except FrequencyError as e:
+        raise DataError(str(e)) from None
 
 
 @dataclass(frozen=True)
@@ -105,8 +129,6 @@ def _ordered(
 
     Plain numbers (other than four-digit years) sort as numbers and carry no calendar.
     """
-    from training.seasons import parse_stamp  # it reports with this module's DataError
-
     keys = [r[time_column].strip() for r in rows]
     if not all(len(k) == 4 and k.isdigit() for k in keys):
         try:
