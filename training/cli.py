@@ -36,7 +36,6 @@ from training.data import (
     SeasonSource,
     Series,
     Table,
-    check_length,
     infer_frequency,
     read_csv,
     read_panel,
@@ -392,7 +391,7 @@ def _series(args: argparse.Namespace, panel: tuple[str, Table] | None = None) ->
 
 def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list[TrainConfig]:
     """One config per architecture, each checked against the series before anything trains."""
-    from training.pipeline import TrainConfig, resolve
+    from training.pipeline import TrainConfig
 
     given = {
         "window_size": args.window,
@@ -416,13 +415,9 @@ def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list
             name=args.name,
             **overrides,
         )
-        check_length(
-            len(series.values),
-            resolve(config).window_size,
-            args.horizon,
-            series.split,
-            config.holdout,
-        )
+        # Resolved now and kept with the config: a series too short for any window is refused
+        # before the first model trains, and the progress line shows what is trained.
+        _ = config.hyperparameters
         store.validate_name(config.model_name)
         configs.append(config)
     return configs
@@ -510,15 +505,13 @@ def run(args: argparse.Namespace) -> int:
         return run_panel(args, names)
     series = _series(args)
     configs = _configs(args, [n for n in names if n != ENSEMBLE], series)
-    from training.pipeline import resolve
-
     if not args.quiet:
         print(_series_line(series), flush=True)
     results: list[tuple[Published | Failed, float]] = []
     try:
         for i, config in enumerate(configs, 1):
             if not args.quiet:
-                hp = resolve(config)
+                hp = config.hyperparameters
                 print(
                     f"[{i}/{len(names)}] training {config.model_name}: {config.architecture},"
                     f" window {hp.window_size} ({hp.window_rule}), horizon {config.horizon},"

@@ -79,10 +79,7 @@ class RayEngine:
         env = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
         task = ray.remote(num_cpus=1, max_retries=0, runtime_env={"env_vars": env})(_ray_unit)
         started = time.perf_counter()
-        pending = {
-            task.remote(dataclasses.replace(c, verbose=False), str(store.resolve())): c
-            for c in configs
-        }
+        pending = {task.remote(c.quiet(), str(store.resolve())): c for c in configs}
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
             config = pending.pop(ref)

@@ -49,7 +49,7 @@ def _disk_full(error: BaseException) -> bool:
 def attempt(
     model_name: str, store_path: Path, work: Callable[[], Published]
 ) -> tuple[Published | Failed, float]:
-    """``work()`` and its wall seconds; a failure of this model alone is a Failed, a full disk a CliError."""
+    """``work()`` and its seconds; a failure of this model alone a Failed, a full disk a CliError."""
     started = time.perf_counter()
     import tensorflow as tf
 
