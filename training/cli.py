@@ -18,29 +18,30 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import math
 import os
 import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from contract import baselines, references, store
 from contract.selection import best_by_dataset
+from training import fanout
 from training.data import (
     DataError,
     SeasonSource,
     Series,
     Table,
-    check_length,
+    infer_frequency,
     read_csv,
+    read_panel,
     synthetic_values,
 )
+from training.units import CliError, Failed, attempt, train_one
 
 if TYPE_CHECKING:
     from training.architectures import Architecture
@@ -64,14 +65,6 @@ EXIT_STATUSES = {
     BAD_INPUT: "bad arguments or data: nothing was trained",
     NONE_PUBLISHED: "every requested model failed: nothing was published",
 }
-
-
-class CliError(Exception):
-    """A problem to report as one line; ``status`` is the exit code."""
-
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class _Parser(argparse.ArgumentParser):
@@ -382,7 +375,7 @@ def _series(args: argparse.Namespace, panel: tuple[str, Table] | None = None) ->
         split = args.split or round(CSV_SPLIT_FRACTION * len(values))
         season_length = args.season_length
         if table.stamps is not None:
-            found = seasons.infer_frequency(table.stamps)
+            found = infer_frequency(table.stamps)
             frequency, last = found.name, table.stamps[-1]
             if season_length is None and found.season_length is not None:
                 season_length, source = found.season_length, "frequency"
@@ -398,7 +391,7 @@ def _series(args: argparse.Namespace, panel: tuple[str, Table] | None = None) ->
 
 def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list[TrainConfig]:
     """One config per architecture, each checked against the series before anything trains."""
-    from training.pipeline import TrainConfig, resolve
+    from training.pipeline import TrainConfig
 
     given = {
         "window_size": args.window,
@@ -422,68 +415,16 @@ def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list
             name=args.name,
             **overrides,
         )
-        check_length(
-            len(series.values),
-            resolve(config).window_size,
-            args.horizon,
-            series.split,
-            config.holdout,
-        )
+        # Resolved now and kept with the config: a series too short for any window is refused
+        # before the first model trains, and the progress line shows what is trained.
+        _ = config.hyperparameters
         store.validate_name(config.model_name)
         configs.append(config)
     return configs
 
 
-def _disk_full(error: BaseException) -> bool:
-    if isinstance(error, OSError):
-        return error.errno == errno.ENOSPC
-    # TensorFlow's file system raises its own OpError, with only strerror(ENOSPC) in the message.
-    return os.strerror(errno.ENOSPC) in str(error)
-
-
-class ModelFailed(Exception):
-    """One architecture could not be trained on the data; the others go on."""
-
-
-def _train_and_publish(config: TrainConfig, store_path: Path) -> Published:
-    from training.pipeline import train_and_publish
-
-    return _guarded(config.model_name, store_path, lambda: train_and_publish(config, store_path))
-
-
-def _guarded(model_name: str, store_path: Path, work: Callable[[], Published]) -> Published:
-    """``work()``; a failure of this model alone becomes ModelFailed, a full disk a CliError."""
-    import tensorflow as tf
-
-    from training.pipeline import TrainingDiverged
-
-    try:
-        return work()
-    except DataError as e:
-        raise ModelFailed(str(e)) from None
-    except (OSError, tf.errors.OpError) as e:
-        if _disk_full(e):
-            raise CliError(
-                f"no space left on device while writing {model_name} to {store_path};"
-                " nothing was published for it"
-            ) from None
-        if isinstance(e, OSError):
-            raise CliError(f"cannot write {model_name} to {store_path}: {e}") from None
-        raise
-    except TrainingDiverged as e:
-        raise ModelFailed(str(e)) from None
-
-
 def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
-
-
-@dataclass
-class Failed:
-    """A requested model that was not published, and why."""
-
-    name: str
-    reason: str
 
 
 def results_table(results: Sequence[tuple[Published | Failed, float]]) -> str:
@@ -556,39 +497,31 @@ def run(args: argparse.Namespace) -> int:
     known = _architectures()
     names = _selected(args, known)
     if args.id_column is not None:
-        from training import fanout
-
         if ENSEMBLE in names:
             raise CliError(
                 "--id-column trains each series' architectures as separate tasks; an ensemble"
                 " per series is not built by the fan-out yet: leave out --arch ensemble"
             )
-        return fanout.run_panel(args, names)
+        return run_panel(args, names)
     series = _series(args)
     configs = _configs(args, [n for n in names if n != ENSEMBLE], series)
-    from training.pipeline import resolve
-
     if not args.quiet:
         print(_series_line(series), flush=True)
     results: list[tuple[Published | Failed, float]] = []
     try:
         for i, config in enumerate(configs, 1):
             if not args.quiet:
-                hp = resolve(config)
+                hp = config.hyperparameters
                 print(
                     f"[{i}/{len(names)}] training {config.model_name}: {config.architecture},"
                     f" window {hp.window_size} ({hp.window_rule}), horizon {config.horizon},"
                     f" {series.name} split at {series.split} of {len(series.values)}",
                     flush=True,
                 )
-            started = time.perf_counter()
-            outcome: Published | Failed
-            try:
-                outcome = _train_and_publish(config, args.store)
-            except ModelFailed as e:
-                _fail(f"{config.model_name}: {e}", SOME_FAILED)
-                outcome = Failed(config.model_name, " ".join(str(e).split()))
-            results.append((outcome, time.perf_counter() - started))
+            outcome, seconds = train_one(config, args.store)
+            if isinstance(outcome, Failed):
+                _fail(f"{outcome.name}: {outcome.reason}", SOME_FAILED)
+            results.append((outcome, seconds))
         if ENSEMBLE in names:
             results.append(_ensemble(args, series, [r for r, _ in results], len(names)))
     finally:
@@ -598,6 +531,56 @@ def run(args: argparse.Namespace) -> int:
     if any(not isinstance(outcome, Failed) for outcome, _ in results):
         print(best_line(args.store, series), flush=True)
     failed = sum(isinstance(outcome, Failed) for outcome, _ in results)
+    if failed == 0:
+        return ALL_PUBLISHED
+    return NONE_PUBLISHED if failed == len(results) else SOME_FAILED
+
+
+def panel_configs(args: argparse.Namespace, names: list[str]) -> list[TrainConfig]:
+    """Every series' configs, all checked before anything trains; collisions refused."""
+    tables = read_panel(
+        args.data, args.id_column, args.column, args.time_column, args.fill or "refuse"
+    )
+    dataset = dataset_name(args.data)
+    seen: dict[str, str] = {}
+    configs = []
+    for key, table in tables.items():
+        name = fanout.series_name(dataset, key)
+        if name in seen:
+            raise CliError(
+                f"series {seen[name]!r} and {key!r} would both be named {name!r}; rename one"
+            )
+        seen[name] = key
+        configs += _configs(args, names, _series(args, (name, table)))
+    return configs
+
+
+def run_panel(args: argparse.Namespace, names: list[str]) -> int:
+    """Train every series of ``--data`` by ``--id-column`` on ``--engine``; the exit status."""
+    configs = panel_configs(args, names)
+    chosen = fanout.engine(args.engine, args.address)
+    order = {c.model_name: i for i, c in enumerate(configs)}
+    results: list[fanout.Outcome] = []
+    started = time.perf_counter()
+    try:
+        for config, outcome, seconds in chosen.run(configs, args.store):
+            results.append((config, outcome, seconds))
+            if isinstance(outcome, Failed):
+                _fail(f"{outcome.name}: {outcome.reason}", SOME_FAILED)
+            elif not args.quiet:
+                mae = outcome.metadata.validation.scores["model"].mae
+                print(
+                    f"[{len(results)}/{len(configs)}] published {outcome.name} version"
+                    f" {outcome.version} (validation MAE {mae:.3f}, {seconds:.1f} s)",
+                    flush=True,
+                )
+    finally:
+        results.sort(key=lambda r: order[r[0].model_name])
+        if results:
+            print(results_table([(o, s) for _, o, s in results]), flush=True)
+            print(fanout.series_table(results), flush=True)
+            print(f"wall time {time.perf_counter() - started:.1f} s on {args.engine}", flush=True)
+    failed = sum(isinstance(o, Failed) for _, o, _ in results)
     if failed == 0:
         return ALL_PUBLISHED
     return NONE_PUBLISHED if failed == len(results) else SOME_FAILED
@@ -614,20 +597,14 @@ def _ensemble(
     if not args.quiet:
         listed = ", ".join(m.name for m in members) or "none"
         print(f"[{total}/{total}] combining {name}: {listed}, weighted on the hold-out", flush=True)
-    started = time.perf_counter()
-    outcome: Published | Failed
-    try:
-        outcome = _guarded(
-            name,
-            args.store,
-            lambda: publish_ensemble(
-                members, series, args.store, args.name, not args.no_references
-            ),
-        )
-    except ModelFailed as e:
-        _fail(f"{name}: {e}", SOME_FAILED)
-        outcome = Failed(name, " ".join(str(e).split()))
-    return outcome, time.perf_counter() - started
+    outcome, seconds = attempt(
+        name,
+        args.store,
+        lambda: publish_ensemble(members, series, args.store, args.name, not args.no_references),
+    )
+    if isinstance(outcome, Failed):
+        _fail(f"{outcome.name}: {outcome.reason}", SOME_FAILED)
+    return outcome, seconds
 
 
 def best_line(root: Path, series: Series) -> str:

@@ -1,4 +1,9 @@
-"""Series to train on: the course's synthetic series, or a column of a user's CSV file. Pure numpy."""
+"""Series to train on: the course's synthetic series, or a column of a user's CSV file. Pure numpy.
+
+Parsing time stamps and inferring their frequency live in :mod:`contract.frequency` (the service
+steps request stamps with it too); :func:`parse_stamp` and :func:`infer_frequency` report them
+as this module's DataError.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +19,31 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from contract import frequency
+from contract.frequency import Frequency, FrequencyError
+
 Array = npt.NDArray[np.float64]
 SeasonSource = Literal["given", "frequency", "autocorrelation", "default"]
 
 
 class DataError(ValueError):
     """The data cannot be used; the message names the problem."""
+
+
+def parse_stamp(text: str) -> datetime:
+    """:func:`contract.frequency.parse_stamp`, reporting a DataError."""
+    try:
+        return frequency.parse_stamp(text)
+    except FrequencyError as e:
+        raise DataError(str(e)) from None
+
+
+def infer_frequency(stamps: list[datetime]) -> Frequency:
+    """:func:`contract.frequency.infer_frequency`, reporting a DataError."""
+    try:
+        return frequency.infer_frequency(stamps)
+    except FrequencyError as e:
+        raise DataError(str(e)) from None
 
 
 @dataclass(frozen=True)
@@ -105,8 +129,6 @@ def _ordered(
 
     Plain numbers (other than four-digit years) sort as numbers and carry no calendar.
     """
-    from training.seasons import parse_stamp  # it reports with this module's DataError
-
     keys = [r[time_column].strip() for r in rows]
     if not all(len(k) == 4 and k.isdigit() for k in keys):
         try:
@@ -247,20 +269,27 @@ def fit_length(train_length: int, holdout: float) -> int:
     return round(train_length * (1 - holdout))
 
 
+def longest_window(train_length: int, horizon: int, holdout: float) -> int:
+    """The longest window that leaves ``horizon`` targets and one value before the hold-out."""
+    return fit_length(train_length, holdout) - horizon - 1
+
+
 def check_length(n: int, window_size: int, horizon: int, split: int, holdout: float = 0.2) -> None:
     """Raise DataError unless a series of ``n`` values leaves training and validation windows.
 
-    The training part must hold windows of ``window_size`` + ``horizon`` before its hold-out
-    (the last ``holdout`` of it) and a hold-out window after; the validation part a horizon.
+    The one place this rule is decided (:func:`training.pipeline.resolve` calls it for every
+    model): the training part must hold windows of ``window_size`` + ``horizon`` before its
+    hold-out (the last ``holdout`` of it, :func:`longest_window`) and a hold-out window after;
+    the validation part a horizon.
     """
     if not 0 < split < n:
         raise DataError(f"split {split} must lie inside the series (1..{n - 1})")
-    fit = fit_length(split, holdout)
-    if fit < window_size + horizon + 1 or split - fit < horizon + 1:
+    longest = longest_window(split, horizon, holdout)
+    if window_size > longest or split - fit_length(split, holdout) < horizon + 1:
         raise DataError(
             f"series too short: the training part ({split} values) cannot hold a hold-out of"
             f" {holdout:.0%} and still fit windows of {window_size} + horizon {horizon}"
-            f" (a window of at most {max(0, fit - horizon - 1)} fits)"
+            f" (a window of at most {max(0, longest)} fits)"
         )
     if n - split < horizon:
         raise DataError(

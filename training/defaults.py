@@ -48,7 +48,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from training.data import DataError, fit_length
+from training.data import DataError, fit_length, longest_window
 from training.seasons import autocorrelation
 
 MIN_WINDOW = 3
@@ -106,9 +106,10 @@ def max_epochs(own: int, train_length: int, holdout: float = 0.2) -> tuple[int, 
 
 
 def max_window(train_length: int, horizon: int, holdout: float) -> int:
-    """The longest default window: half the fit part, leaving room for the horizon."""
-    fit = fit_length(train_length, holdout)
-    return min(fit // 2, fit - horizon - 1)
+    """The longest default window: half the fit part, no longer than :func:`longest_window`."""
+    return min(
+        fit_length(train_length, holdout) // 2, longest_window(train_length, horizon, holdout)
+    )
 
 
 def _two_figures(value: float) -> int:

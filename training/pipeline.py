@@ -10,10 +10,12 @@ is scored through the SavedModel's own signatures, the path the service answers 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
@@ -66,9 +68,12 @@ class TrainingDiverged(RuntimeError):
     """The training loss became NaN or infinite; nothing is published for the model."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """What to train; ``None`` takes the architecture's default (see :func:`resolve`)."""
+    """What to train; ``None`` takes the architecture's default (see :func:`resolve`).
+
+    Frozen, so that :attr:`hyperparameters`, worked out once, always describe it.
+    """
 
     architecture: str
     series: Series
@@ -96,6 +101,18 @@ class TrainConfig:
     def model_name(self) -> str:
         return self.name or f"{self.series.name}-{self.architecture}".replace("_", "-")
 
+    @cached_property
+    def hyperparameters(self) -> Hyperparameters:
+        """:func:`resolve` of this config, worked out on first use and kept."""
+        return resolve(self)
+
+    def quiet(self) -> TrainConfig:
+        """This config without progress output, keeping the hyper-parameters worked out."""
+        quiet = dataclasses.replace(self, verbose=False)
+        # verbose does not feed resolve; a cached_property keeps its value in the __dict__.
+        quiet.__dict__["hyperparameters"] = self.hyperparameters
+        return quiet
+
 
 def given(value: T | None, default: T) -> T:
     """``value``, or ``default`` when it was not given."""
@@ -106,7 +123,8 @@ def resolve(config: TrainConfig) -> Hyperparameters:
     """The run's hyper-parameters: each option ``config`` leaves unset takes the architecture's.
 
     The window, unless given, is sized from the series by :func:`training.defaults.window_size`;
-    DataError when no window fits the series.
+    DataError when no window fits the series (:func:`training.data.check_length`, the one place
+    that rule is decided). Use :attr:`TrainConfig.hyperparameters`, which resolves a config once.
     """
     arch, series = config.arch, config.series
     if config.window_size is None:
@@ -138,6 +156,7 @@ def resolve(config: TrainConfig) -> Hyperparameters:
             f"inputs local_level needs a causal convolution stack (wavenet) and a window longer"
             f" than its receptive field; {arch.name} has window {window}"
         )
+    check_length(len(series.values), window, config.horizon, series.split, config.holdout)
     if config.epochs is None:
         epochs, epochs_rule = defaults.max_epochs(arch.epochs, series.split, config.holdout)
     else:
@@ -217,12 +236,8 @@ def _split_windows(train: Array, arch: Architecture, hp: Hyperparameters) -> _Wi
     steps; those steps get weight 0 so that the hold-out loss scores only values after the fit part.
     """
     window, horizon = hp.window_size, hp.horizon
+    # That the fit part and the hold-out hold windows at all, resolve has checked (check_length).
     fit_end = fit_length(len(train), hp.holdout)
-    if fit_end < window + horizon + 1 or len(train) - fit_end < horizon + 1:
-        raise DataError(
-            f"series too short: the training part ({len(train)} values) cannot hold a hold-out of"
-            f" {hp.holdout:.0%} and still fit windows of {window} + horizon {horizon}"
-        )
     differenced = hp.inputs == "difference"
     # Differences are divided by their spread; levels, local or not, by the values' spread.
     scale = float(np.std(np.diff(train[:fit_end]) if differenced else train[:fit_end])) or 1.0
@@ -391,8 +406,7 @@ def sweep_learning_rate(
 def train(config: TrainConfig) -> Trained:
     """Fit ``config.architecture`` on the training part, stopping early on its hold-out."""
     arch, series = config.arch, config.series
-    hp = resolve(config)
-    check_length(len(series.values), hp.window_size, hp.horizon, series.split, hp.holdout)
+    hp = config.hyperparameters
     data = _split_windows(series.train, arch, hp)
     verbose = 0 if not config.verbose else 1 if sys.stdout.isatty() else 2
 

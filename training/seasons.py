@@ -1,39 +1,14 @@
-"""The season length: from the frequency or from the data; stamps and frequency re-exported.
+"""The season length a series shows: the lag of its clearest autocorrelation peak. Pure numpy.
 
-Parsing stamps and inferring their frequency live in :mod:`contract.frequency` (the service
-steps request stamps with it too); here they report training's DataError.
+The season a time column's frequency usually has comes with :func:`training.data.infer_frequency`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 import numpy.typing as npt
 
-from contract import frequency
-from contract.frequency import FIXED_STEPS, MONTH_STEPS, Frequency, FrequencyError
-from training.data import DataError
-
-__all__ = ["FIXED_STEPS", "MONTH_STEPS", "Frequency", "infer_frequency", "parse_stamp"]
-
 Array = npt.NDArray[np.float64]
-
-
-def parse_stamp(text: str) -> datetime:
-    """:func:`contract.frequency.parse_stamp`, reporting a DataError."""
-    try:
-        return frequency.parse_stamp(text)
-    except FrequencyError as e:
-        raise DataError(str(e)) from None
-
-
-def infer_frequency(stamps: list[datetime]) -> Frequency:
-    """:func:`contract.frequency.infer_frequency`, reporting a DataError."""
-    try:
-        return frequency.infer_frequency(stamps)
-    except FrequencyError as e:
-        raise DataError(str(e)) from None
 
 
 def autocorrelation(values: Array, max_lag: int) -> Array:

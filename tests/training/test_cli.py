@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from contract import baselines, store
+from contract.metadata import Hyperparameters
 from training import pipeline
 from training.architectures import ARCHITECTURES
 from training.cli import DEFAULT_ARCHITECTURES, dataset_name, main
@@ -294,6 +295,24 @@ def test_a_tiny_csv_run_publishes_and_prints_the_table(
     assert out[2].startswith("best on my-sales by validation MAE: mine version 1 ")
     assert store.model_names(root) == ["mine", "my-sales-linear"]
     assert store.versions(root, "my-sales-linear") == [1]
+
+
+def test_each_model_is_resolved_once_from_its_check_to_its_metadata(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    resolved: list[str] = []
+    real = pipeline.resolve
+
+    def counted(config: pipeline.TrainConfig) -> Hyperparameters:
+        resolved.append(config.model_name)
+        return real(config)
+
+    monkeypatch.setattr(pipeline, "resolve", counted)
+    csv = _write_csv(tmp_path / "d.csv")
+    argv = ["--arch", "linear", "--arch", "dense", "--data", str(csv), "--column", "units"]
+    assert main([*argv, "--no-references", "--store", str(tmp_path / "s"), *TINY]) == 0
+    assert "[2/2] training d-dense: dense, window 8 (given)" in capsys.readouterr().out
+    assert resolved == ["d-linear", "d-dense"]
 
 
 def test_defaults_if_empty_leaves_a_store_with_models_alone(

@@ -18,6 +18,7 @@ from contract import store
 from tests.support import LENGTH, SEASON, SPLIT, WINDOW
 from training import cli, fanout
 from training.data import synthetic_values
+from training.units import Failed
 
 SERIES = ["store 1/A", "store 1/B", "store-2/A", "store 2/b ", "S3", "s4"]
 ARCHITECTURES = ["linear", "dense"]
@@ -108,12 +109,12 @@ def test_many_ray_tasks_publishing_one_name_get_unique_versions(
     ray_cluster: None, tmp_path: Path
 ) -> None:
     data = write_panel(tmp_path / "one.csv", ["only"])
-    (config,) = fanout.panel_configs(
+    (config,) = cli.panel_configs(
         cli.build_parser().parse_args(arguments(data, tmp_path)), ["linear"]
     )
     results = list(fanout.RayEngine().run([config] * 4, tmp_path))
     versions = sorted(
-        outcome.version for _, outcome, _ in results if not isinstance(outcome, cli.Failed)
+        outcome.version for _, outcome, _ in results if not isinstance(outcome, Failed)
     )
     assert versions == [1, 2, 3, 4]
     assert store.versions(tmp_path, config.model_name) == [1, 2, 3, 4]
@@ -123,7 +124,7 @@ def test_a_task_killed_while_publishing_leaves_no_version_and_is_failed(
     ray_cluster: None, tmp_path: Path
 ) -> None:
     data = write_panel(tmp_path / "one.csv", ["only"])
-    (config,) = fanout.panel_configs(
+    (config,) = cli.panel_configs(
         cli.build_parser().parse_args(arguments(data, tmp_path)), ["linear"]
     )
     staging = tmp_path / store.STAGING_DIR
@@ -145,7 +146,7 @@ def test_a_task_killed_while_publishing_leaves_no_version_and_is_failed(
     ((_, outcome, _),) = fanout.RayEngine().run([config], tmp_path)
     killer.join(timeout=5)
     assert killed
-    assert isinstance(outcome, cli.Failed) and outcome.name == config.model_name
+    assert isinstance(outcome, Failed) and outcome.name == config.model_name
     assert store.versions(tmp_path, config.model_name) == []
     assert not (tmp_path / config.model_name).exists() or not any(
         (tmp_path / config.model_name).iterdir()

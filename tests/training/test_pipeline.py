@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from contract import store
 from tests.support import WINDOW
+from training import pipeline
 from training.data import DataError, Series
 from training.pipeline import TrainConfig, train
 
@@ -68,3 +69,20 @@ def test_a_window_longer_than_the_training_part_is_refused(short_series: Series)
     config = TrainConfig("linear", short_series, window_size=300, verbose=False)
     with pytest.raises(DataError, match="training part \\(300 values\\) cannot hold"):
         train(config)
+
+
+def test_a_config_is_resolved_once_and_a_quiet_copy_keeps_what_was_resolved(
+    short_series: Series, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[TrainConfig] = []
+    real = pipeline.resolve
+    monkeypatch.setattr(pipeline, "resolve", lambda config: calls.append(config) or real(config))
+    config = TrainConfig("linear", short_series, window_size=WINDOW)
+    hp = config.hyperparameters
+    quiet = config.quiet()
+    assert config.hyperparameters is hp and quiet.hyperparameters is hp
+    assert (config.verbose, quiet.verbose) == (True, False)
+    assert calls == [config]
+    # A changed copy is another config: resolved afresh, never the original's numbers.
+    assert replace(config, window_size=WINDOW + 1).hyperparameters.window_size == WINDOW + 1
+    assert len(calls) == 2

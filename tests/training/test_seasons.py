@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from training import defaults
-from training.data import DataError, synthetic_values
-from training.seasons import infer_frequency, parse_stamp, season_from_autocorrelation
+from training.data import DataError, infer_frequency, parse_stamp, synthetic_values
+from training.seasons import season_from_autocorrelation
 
 
 def _stamps(texts: list[str]) -> list[datetime]:
