@@ -35,6 +35,7 @@ from app.routers import (
 )
 from app.settings import Settings, get_settings
 from app.telemetry import Metrics, MetricsMiddleware
+from contract.local_store import LocalStore
 
 logger = logging.getLogger("app")
 
@@ -56,7 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     _ensure_logging()
     app.state.devices = await asyncio.to_thread(runtime.configure_devices, settings.device)
     registry = ModelRegistry(
-        settings.model_store,
+        LocalStore(settings.model_store),
         on_call=app.state.metrics.count_call,
         load_workers=settings.load_workers,
     )

@@ -14,7 +14,6 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import NoReturn
 
 from app import kinds
@@ -24,11 +23,10 @@ from app.kinds import CallHook
 from app.version_state import VersionState
 from contract import store
 from contract.metadata import ModelMetadata
-from contract.store import StoreError
+from contract.store import Fingerprint, ModelStore, StoreError, StoreMissing
 
 logger = logging.getLogger(__name__)
 
-Fingerprint = tuple[tuple[str, int, int], ...]
 
 MAX_ERROR_CHARS = 300
 
@@ -75,56 +73,31 @@ class _Found:
     error: str | None
 
 
-class StoreMissing(StoreError):
-    """The store folder does not exist."""
-
-
-def _fingerprint(folder: Path) -> Fingerprint:
-    """Sizes and times of the files a load reads: a FAILED version is retried when they change."""
-    parts = []
-    for rel in ("", store.METADATA_FILE, "saved_model.pb", "variables"):
-        try:
-            st = (folder / rel).stat()
-        except OSError:
-            continue
-        parts.append((rel, st.st_mtime_ns, st.st_size))
-    return tuple(parts)
-
-
-def _scan(root: Path) -> dict[str, _Found]:
-    """Every model folder of the store with its versions and labels (runs in a worker thread)."""
-    if not root.exists():
-        raise StoreMissing("the model store folder does not exist")
-    if not root.is_dir():
-        raise StoreError("the model store path is not a folder")
-    try:
-        names = store.model_names(root)
-    except OSError as e:
-        raise StoreError(
-            f"the model store cannot be read ({e.strerror or type(e).__name__})"
-        ) from None
+def _scan(source: ModelStore) -> dict[str, _Found]:
+    """Every model of the store with its versions and labels (runs in a worker thread)."""
+    names = source.names()
     found: dict[str, _Found] = {}
     for name in names:
         try:
-            numbers = store.versions(root, name)
+            numbers = source.versions(name)
         except OSError as e:
             found[name] = _Found({}, {}, None, f"cannot list versions ({e.strerror})")
             continue
         labels: dict[str, int] = {}
         labels_error = None
         try:
-            labels = store.read_labels(root, name)
+            labels = source.read_labels(name)
         except (StoreError, OSError, UnicodeDecodeError) as e:
-            labels_error = _describe(e, root)
-        folders = {v: _fingerprint(store.version_dir(root, name, v)) for v in numbers}
-        found[name] = _Found(folders, labels, labels_error, None)
+            labels_error = _describe(e, source)
+        fingerprints = {v: source.fingerprint(name, v) for v in numbers}
+        found[name] = _Found(fingerprints, labels, labels_error, None)
     return found
 
 
-def _describe(error: BaseException, root: Path) -> str:
+def _describe(error: BaseException, source: ModelStore) -> str:
     """A one-line error message without the server's file paths."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    for path in (str(root.resolve()), str(root)):
+    for path in (os.path.realpath(source.location), source.location):
         if path not in ("", "."):
             text = text.replace(path + os.sep, "").replace(path, "<store>")
     if len(text) > MAX_ERROR_CHARS:
@@ -133,21 +106,22 @@ def _describe(error: BaseException, root: Path) -> str:
 
 
 def load_version(
-    root: Path, name: str, version: int, on_call: CallHook | None = None
+    source: ModelStore, name: str, version: int, on_call: CallHook | None = None
 ) -> VersionEntry:
-    """Load, check and warm one version folder; a failure is returned as a FAILED entry."""
-    folder = store.version_dir(root, name, version)
-    fingerprint = _fingerprint(folder)
+    """Load, check and warm one version through its kind's loader; a failure is a FAILED entry."""
+    fingerprint = source.fingerprint(name, version)
     try:
-        metadata = store.read_metadata(folder)
+        metadata = source.read_metadata(name, version)
     except (StoreError, OSError, UnicodeDecodeError) as e:
-        logger.warning("version %s/%s failed to load: %s", name, version, _describe(e, root))
-        return VersionEntry(version, VersionState.FAILED, fingerprint, _describe(e, root))
+        logger.warning("version %s/%s failed to load: %s", name, version, _describe(e, source))
+        return VersionEntry(version, VersionState.FAILED, fingerprint, _describe(e, source))
     try:
+        folder = source.local_folder(name, version)
         model = kinds.load(folder, name, version, metadata, on_call)
     except Exception as e:
-        logger.warning("version %s/%s failed to load: %s", name, version, _describe(e, root))
-        return VersionEntry(version, VersionState.FAILED, fingerprint, _describe(e, root), metadata)
+        error = _describe(e, source)
+        logger.warning("version %s/%s failed to load: %s", name, version, error)
+        return VersionEntry(version, VersionState.FAILED, fingerprint, error, metadata)
     return VersionEntry(version, VersionState.AVAILABLE, fingerprint, None, metadata, model)
 
 
@@ -159,8 +133,10 @@ class ModelRegistry:
     without affecting readiness. Up to ``load_workers`` versions load at once.
     """
 
-    def __init__(self, root: Path, on_call: CallHook | None = None, load_workers: int = 1) -> None:
-        self.root = root
+    def __init__(
+        self, source: ModelStore, on_call: CallHook | None = None, load_workers: int = 1
+    ) -> None:
+        self.source = source
         self._on_call = on_call
         self._load_workers = load_workers
         self._models: Mapping[str, ModelEntry] = {}
@@ -293,7 +269,7 @@ class ModelRegistry:
         """Bring the tables in line with the store: load new versions, drop removed ones."""
         async with self._lock:
             try:
-                found = await asyncio.to_thread(_scan, self.root)
+                found = await asyncio.to_thread(_scan, self.source)
             except StoreMissing as e:
                 self._report_store_error(str(e))
                 self._models = {}  # the store is the truth: no folder, no versions
@@ -319,7 +295,7 @@ class ModelRegistry:
         async def one(name: str, version: int) -> None:
             async with gate:
                 entry = await asyncio.to_thread(
-                    load_version, self.root, name, version, self._on_call
+                    load_version, self.source, name, version, self._on_call
                 )
             self._put_version(name, entry)
             if entry.state is VersionState.AVAILABLE:
@@ -338,7 +314,7 @@ class ModelRegistry:
 
     def _report_store_error(self, message: str) -> None:
         if message != self.store_error:
-            logger.warning("model store %s: %s", self.root, message)
+            logger.warning("model store %s: %s", self.source.location, message)
         self.store_error = message
 
     def _merge(self, found: dict[str, _Found]) -> list[tuple[str, int]]:

@@ -29,9 +29,9 @@ import harness
 
 from contract import store as store_format
 from contract.metadata import ModelMetadata
+from contract.publishing import now_utc, publish
 from training.data import synthetic, synthetic_values
 from training.pipeline import TrainConfig, train_and_publish
-from training.publish import now_utc, publish
 
 MODEL = "soak-linear"
 RESULTS = harness.ROOT / "bench" / "results" / "reliability.md"

@@ -11,7 +11,7 @@ Layout (TensorFlow Serving's, so TF Serving itself can serve the same folder)::
 
 ``<name>`` matches :data:`NAME_PATTERN`; ``<version>`` is a positive integer written without
 leading zeros. A version is published by renaming a complete folder from ``.staging`` into place
-(``training.publish``), so it appears whole or not at all, and is never overwritten.
+(``contract.publishing``), so it appears whole or not at all, and is never overwritten.
 
 Signatures of every SavedModel (float32 raw values in, raw values out):
 
@@ -30,7 +30,9 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from contract.metadata import ModelMetadata
 
@@ -57,6 +59,69 @@ class StoreError(Exception):
 
 class InvalidName(StoreError, ValueError):
     """A model name or label that does not match the format's pattern."""
+
+
+class StoreMissing(StoreError):
+    """The store does not exist (a local store: its folder is missing)."""
+
+
+class AssetNotFound(StoreError):
+    """The version holds no such asset."""
+
+
+# What a load read, as (relative path, mtime ns, size): a FAILED version is retried when it changes.
+Fingerprint = tuple[tuple[str, int, int], ...]
+# Builds a version's files in the folder it is given and returns its metadata (see publish).
+Build = Callable[[Path], ModelMetadata]
+
+
+class ModelStore(Protocol):
+    """Every access the trainer and the service make to a store, whatever holds it.
+
+    :class:`LocalStore` is the folder implementation; the README's Storage section says how an
+    object store would implement each method.
+    """
+
+    @property
+    def location(self) -> str:
+        """Where the store is (a folder, a bucket's URL), as logs name it."""
+        ...
+
+    def names(self) -> list[str]:
+        """The models, sorted; :class:`StoreMissing` or :class:`StoreError` if unreadable."""
+        ...
+
+    def versions(self, name: str) -> list[int]:
+        """The published versions of ``name``, ascending."""
+        ...
+
+    def read_metadata(self, name: str, version: int) -> ModelMetadata:
+        """One version's ``metadata.json``, validated."""
+        ...
+
+    def read_labels(self, name: str) -> dict[str, int]:
+        """``name``'s labels (label -> version); {} without any."""
+        ...
+
+    def write_labels(self, name: str, labels: dict[str, int]) -> None:
+        """Replace ``name``'s labels whole."""
+        ...
+
+    def read_asset(self, name: str, version: int, asset: str) -> bytes:
+        """A file of the version's ``assets/``; :class:`AssetNotFound` when absent."""
+        ...
+
+    def fingerprint(self, name: str, version: int) -> Fingerprint:
+        """What changes whenever any file of the version does."""
+        ...
+
+    def local_folder(self, name: str, version: int) -> Path:
+        """A local folder holding the version's files, for a loader to read."""
+        ...
+
+    def publish(self, name: str, build: Build) -> int:
+        """Build and publish the next version of ``name``, whole or not at all; its number."""
+        ...
 
 
 def validate_name(name: str, what: str = "model name") -> str:

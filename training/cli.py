@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from contract import baselines, references, store
+from contract.local_store import LocalStore
 from contract.selection import best_by_dataset
 from training import fanout
 from training.data import (
@@ -490,7 +491,8 @@ def run(args: argparse.Namespace) -> int:
     if args.store.exists() and not args.store.is_dir():
         raise CliError(f"--store {args.store} is not a folder")
     if args.defaults_if_empty:
-        existing = [n for n in store.model_names(args.store) if store.versions(args.store, n)]
+        local = LocalStore(args.store)
+        existing = [n for n in local.names() if local.versions(n)] if args.store.exists() else []
         if existing:
             print(f"{args.store} already has {len(existing)} models; not training the defaults")
             return 0
@@ -610,10 +612,11 @@ def _ensemble(
 def best_line(root: Path, series: Series) -> str:
     """The store's best version for ``series`` by validation MAE (:mod:`contract.selection`)."""
     versions = []
-    for name in store.model_names(root):
-        for version in store.versions(root, name):
+    local = LocalStore(root)
+    for name in local.names():
+        for version in local.versions(name):
             try:
-                meta = store.read_metadata(store.version_dir(root, name, version))
+                meta = local.read_metadata(name, version)
             except store.StoreError:
                 continue  # a broken version is the server's to report, not a candidate
             d = meta.dataset

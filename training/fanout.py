@@ -4,7 +4,7 @@ The unit of work is one :class:`~training.pipeline.TrainConfig` (one series, one
 trained and published by :func:`training.units.train_one`. The ``local`` engine runs the units
 in this process, one after another; the ``ray`` engine submits each as a Ray task with one CPU
 (TensorFlow held to one thread) and yields them as they finish. Every unit publishes straight
-into the shared store (:mod:`training.publish` is atomic with many writers). The CLI builds the
+into the shared store (:mod:`contract.publishing` is atomic with many writers). The CLI builds the
 units from ``--id-column`` and reports them (:func:`training.cli.run_panel`).
 
 A later per-series step (an ensemble of the series' members) fits this shape: on Ray it would be

@@ -25,6 +25,7 @@ import numpy.typing as npt
 import tensorflow as tf
 
 from contract import baselines, metrics, references
+from contract.local_store import LocalStore
 from contract.metadata import (
     QUANTILE_LEVELS,
     DatasetInfo,
@@ -37,6 +38,7 @@ from contract.metadata import (
     Scores,
     Validation,
 )
+from contract.publishing import now_utc
 from contract.store import (
     ASSETS_DIR,
     FORECAST_SIGNATURE,
@@ -46,14 +48,12 @@ from contract.store import (
     STEPS_KEY,
     VALIDATION_PICTURE,
     WINDOWED_SIGNATURE,
-    read_metadata,
     validate_name,
 )
 from training import defaults, plots, windows
 from training.architectures import ARCHITECTURES, Architecture
 from training.data import DataError, Series, check_length, fit_length
 from training.export import Servable, load, save
-from training.publish import now_utc, publish
 
 Array = npt.NDArray[np.float64]
 T = TypeVar("T")
@@ -605,5 +605,8 @@ def publish_servable(
             ensemble=ensemble,
         )
 
-    version, path = publish(store_path, name, build)
-    return Published(name, version, path, read_metadata(path))
+    local = LocalStore(store_path)
+    version = local.publish(name, build)
+    return Published(
+        name, version, local.local_folder(name, version), local.read_metadata(name, version)
+    )

@@ -65,11 +65,11 @@ async def get_validation_plot(
     """The version's validation forecast as drawn at training time (``assets/validation.png``)."""
     entry = registry.version_of(name, version)
     tag_model(request, name)
-    folder = store.version_dir(registry.root, name, entry.version)
-    path = folder / store.ASSETS_DIR / store.VALIDATION_PICTURE
     try:
-        png = await run_in_threadpool(path.read_bytes)
-    except (FileNotFoundError, NotADirectoryError):
+        png = await run_in_threadpool(
+            registry.source.read_asset, name, entry.version, store.VALIDATION_PICTURE
+        )
+    except store.AssetNotFound:
         raise PictureNotFound(
             f"version {entry.version} of {name!r} has no validation picture",
             {"name": name, "version": entry.version},

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from contract import store as store_format
+from contract.publishing import publish
 from tests.app.support import TestClient, running
 from tests.support import copy_of, tiny_series, train_tiny
-from training.publish import publish
 
 
 @pytest.fixture(scope="session")

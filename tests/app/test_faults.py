@@ -21,11 +21,11 @@ import pytest
 
 from contract import store as store_format
 from contract.metadata import ModelMetadata
+from contract.publishing import publish
 from tests.app.support import TestClient, error_of, rescan, running
 from tests.support import WINDOW, copy_of
 from training.architectures import linear
 from training.export import Servable, save
-from training.publish import publish
 
 
 def _listing(client: TestClient) -> dict[str, list[tuple[int, str]]]:
@@ -51,7 +51,7 @@ SLOW_EXPORT = textwrap.dedent(
     import shutil, sys, time
     from pathlib import Path
     from contract import store
-    from training.publish import publish
+    from contract.publishing import publish
 
     root, source = Path(sys.argv[1]), Path(sys.argv[2])
 

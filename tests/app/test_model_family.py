@@ -20,9 +20,9 @@ from app.forecaster import Array, Context, Horizon, Windowed
 from app.kinds import CallHook
 from contract import store as store_format
 from contract.metadata import ModelMetadata
+from contract.publishing import publish
 from tests.app.support import TestClient, running
 from tests.support import copy_of
-from training.publish import publish
 
 KIND = "mean"
 WINDOW = 8

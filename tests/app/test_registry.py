@@ -13,6 +13,7 @@ from app import forecasting
 from app.registry import load_version
 from app.version_state import VersionState
 from contract import store as store_format
+from contract.local_store import LocalStore
 from tests.app.support import TestClient, error_of, registry_of, rescan, running
 from tests.support import train_tiny
 
@@ -178,6 +179,6 @@ def test_a_held_version_keeps_working_after_it_is_unloaded(
 
 
 def test_load_version_loads_and_warms_one_folder(store: Path) -> None:
-    entry = load_version(store, "linear", 2)
+    entry = load_version(LocalStore(store), "linear", 2)
     assert entry.state is VersionState.AVAILABLE and entry.model is not None
     assert entry.model.tensors.one_step(np.zeros((3, 16), np.float32)).shape == (3, 1)

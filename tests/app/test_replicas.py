@@ -16,8 +16,8 @@ import pytest
 
 from bench.harness import Server, serve
 from contract import store as store_format
+from contract.publishing import publish
 from tests.support import copy_of
-from training.publish import publish
 
 RELOAD_SECONDS = 0.5
 pytestmark = pytest.mark.slow

@@ -26,8 +26,8 @@ from app.settings import Settings
 from bench.harness import Server, serve
 from contract import store as store_format
 from contract.metadata import ModelMetadata
+from contract.publishing import publish
 from tests.app.support import ROOT, TestClient, error_of, running
-from training.publish import publish
 
 KEYS = ("s3cret-key-one", "s3cret-key-two")
 ALLOWED_ORIGIN = "https://allowed.example"

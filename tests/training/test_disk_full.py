@@ -64,7 +64,7 @@ PUBLISH_ON_FULL_DISK = textwrap.dedent(
     from pathlib import Path
     from contract.metadata import ModelMetadata
     from tests.support import copy_of
-    from training.publish import publish
+    from contract.publishing import publish
 
     source, root, kept_meta = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 

@@ -17,8 +17,8 @@ import pytest
 
 from contract import store
 from contract.metadata import FORMAT_VERSION, ModelMetadata
+from contract.publishing import LEASE_SUFFIX, STALE_SECONDS, Writer, _this_writer, publish
 from tests.training.support import metadata_for_tests
-from training.publish import LEASE_SUFFIX, STALE_SECONDS, Writer, _this_writer, publish
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -188,7 +188,7 @@ CONCURRENT_PUBLISHER = textwrap.dedent(
     import os, sys, time
     from pathlib import Path
     from tests.training.support import metadata_for_tests
-    from training.publish import publish
+    from contract.publishing import publish
 
     root, count = Path(sys.argv[1]), int(sys.argv[2])
 
@@ -251,7 +251,7 @@ KILLED_PUBLISH = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from contract import store
-    from training.publish import publish
+    from contract.publishing import publish
 
     def build(folder):
         (folder / "saved_model.pb").write_bytes(b"partial")

@@ -11,11 +11,11 @@ import tensorflow as tf
 from contract import baselines, metrics, references
 from contract import store as store_format
 from contract.metadata import ModelMetadata
+from contract.publishing import publish
 from tests.app.support import TestClient, error_of, metric_value, running
 from tests.support import WINDOW
 from training.architectures import linear
 from training.export import Servable, save
-from training.publish import publish
 
 
 def _direct(store: Path, name: str, version: int) -> tf.Module:

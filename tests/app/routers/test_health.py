@@ -9,9 +9,9 @@ from typing import Any
 
 from app.main import create_app
 from contract import store as store_format
+from contract.publishing import publish
 from tests.app.support import TestClient, error_of, registry_of, rescan, running, settings_for
 from tests.support import copy_of
-from training.publish import publish
 
 
 def test_health_reports_the_devices(client: TestClient) -> None:

@@ -1,6 +1,7 @@
-"""Publishing a version into the store: built in ``.staging/``, renamed into place whole.
+"""Publishing a version into a local store: built in ``.staging/``, renamed into place whole.
 
-The layout and the metadata schema are :mod:`contract`'s; this module is the writer's half.
+:meth:`contract.store.LocalStore.publish` calls :func:`publish`; this module is the local
+folder's writer half (an object store would publish differently: see the README's Storage).
 
 Many writers may share one store (trainers in other containers, on other hosts over a shared
 volume), so a staging folder's owner is not a process id, which means nothing across PID
