@@ -200,8 +200,5 @@ def one_step_bands(
     quantiles: ResidualQuantiles | None, values: Array, probabilities: Sequence[float]
 ) -> dict[float, Array]:
     """One-step forecasts ``values`` ``(n,)`` plus the one-step residuals' quantiles."""
-    unique = sorted({float(p) for p in probabilities})
-    if not unique:
-        return {}
-    q = residual_offsets(quantiles, unique, 1)[:, 0]
-    return {p: values + q[i] for i, p in enumerate(unique)}
+    bands = residual_bands(quantiles, values[:, None], probabilities)
+    return {p: band[:, 0] for p, band in bands.items()}
