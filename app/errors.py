@@ -91,6 +91,13 @@ class SeriesTooShort(InvalidRequest):
     code = "series_too_short"
 
 
+class UnsupportedMediaType(ForecastError):
+    """The body's Content-Type is neither JSON nor CSV (curl's default form type, say)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class KindUnsupported(InvalidRequest):
     """The version's kind cannot be served by the protocol asked (e.g. TF Serving's tensors)."""
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.types import Message
 
 from app import csv_bodies
-from app.errors import Failure, InvalidRequest, failure
+from app.errors import Failure, InvalidRequest, UnsupportedMediaType, failure
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -60,6 +60,14 @@ def errors_of_form(errors: Sequence[Any], many: bool, prefix: tuple[str, ...] = 
     return kept or list(errors)
 
 
+def _is_json(content_type: str) -> bool:
+    """Whether a Content-Type header says JSON (application/json or a +json type)."""
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
 def csv_route(form: csv_bodies.CsvForm, model: type[BaseModel]) -> type[APIRoute]:
     """A route class whose JSON body (``model``) may also come as ``text/csv``.
 
@@ -98,6 +106,14 @@ def csv_route(form: csv_bodies.CsvForm, model: type[BaseModel]) -> type[APIRoute
 
             async def csv_or_json(request: Request) -> Response:
                 content_type = request.headers.get("content-type", "")
+                if not csv_bodies.is_csv(content_type) and not _is_json(content_type):
+                    shown = repr(content_type) if content_type else "missing"
+                    raise UnsupportedMediaType(
+                        f"the body's Content-Type is {shown}: send"
+                        f" application/json or {csv_bodies.MEDIA_TYPE} (curl: -H 'content-type:"
+                        " application/json')",
+                        {"content_type": content_type or None},
+                    )
                 if not csv_bodies.is_csv(content_type):
                     given = sorted(names & set(request.query_params))
                     if given:

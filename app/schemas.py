@@ -96,7 +96,7 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 502, 503)
+    code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 415, 422, 502, 503)
 }
 
 

@@ -23,7 +23,7 @@ def router(bodies: Limited) -> APIRouter:
     routes = APIRouter(
         prefix="/forecast",
         tags=["forecast"],
-        responses={code: ERRORS[code] for code in (400, 401, 404, 413, 422, 502, 503)},
+        responses={code: ERRORS[code] for code in (400, 401, 404, 413, 415, 422, 502, 503)},
         route_class=csv_route(FORECAST, bodies.forecast),
     )
 

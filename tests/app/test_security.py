@@ -415,7 +415,7 @@ def test_errors_carry_no_traces_or_paths(server: Server, layout: Layout) -> None
             http.get("/nowhere"),
             http.put("/forecast"),
             http.get("/models"),  # no key
-            http.post("/forecast", content=b'{"model": ', headers=key),
+            http.post("/forecast", content=b'{"model": ', headers=json_type),
             http.post("/forecast", content=b"\x80\x81 not UTF-8", headers=json_type),
             http.post("/forecast", json={"model": "linear", "series": [1.0] * 3000}, headers=key),
             http.post("/forecast", json={"model": "nope", "series": ok}, headers=key),

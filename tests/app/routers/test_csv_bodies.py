@@ -227,3 +227,31 @@ def test_openapi_documents_both_media_types_and_the_query(shared_client: TestCli
         assert "series" not in query
     horizon = {p["name"]: p for p in paths["/forecast"]["post"]["parameters"]}["horizon"]
     assert (horizon["schema"]["type"], horizon["schema"]["maximum"]) == ("integer", 1000)
+
+
+@pytest.mark.parametrize("path", ["/forecast", "/forecast/plot", "/backtest"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x", None],
+)
+def test_a_body_neither_json_nor_csv_is_told_what_to_send(
+    shared_client: TestClient, path: str, content_type: str | None
+) -> None:
+    """curl -d without -H sends a form's type: the answer says so, not a 422 about the body."""
+    body = b'{"model": "linear", "series": [1, 2, 3], "h": 1}'
+    headers = {} if content_type is None else {"content-type": content_type}
+    r = shared_client.post(path, content=body, headers=headers)
+    assert r.status_code == 415, r.text
+    error = error_of(r)
+    assert error["code"] == "unsupported_media_type"
+    assert "send application/json or text/csv" in error["message"]
+    assert (content_type or "missing").split(";")[0] in error["message"]
+
+
+def test_a_json_media_type_with_parameters_is_json(shared_client: TestClient) -> None:
+    r = shared_client.post(
+        "/forecast",
+        content=b'{"model": "linear", "series": [' + b"1.0," * 40 + b"1.0]}",
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert r.status_code == 200, r.text
