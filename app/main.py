@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The app for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
     app = FastAPI(
-        title="Forecasting service",
+        title="Forecast service",
         summary="Serves the time-series models training/ publishes, beside classic baselines.",
         version="0.1.0",
         lifespan=lifespan,

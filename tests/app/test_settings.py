@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,10 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_read_once() -> None:
     assert get_settings() is get_settings()
+
+
+def test_the_readme_configuration_table_lists_every_setting() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `FORECAST_([A-Z_]+)` \|", table, flags=re.MULTILINE))
+    assert listed == {name.upper() for name in Settings.model_fields}

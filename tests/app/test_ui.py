@@ -86,3 +86,9 @@ def test_the_page_routes_stay_out_of_the_openapi_document(shared_client: TestCli
     paths = set(shared_client.get("/openapi.json").json()["paths"])
     assert not {p for p in paths if p.startswith(("/ui", "/docs"))}
     assert "/models/{name}/versions/{version}/plot" in paths
+
+
+def test_the_page_and_the_api_document_name_the_service_alike(shared_client: TestClient) -> None:
+    title = shared_client.get("/openapi.json").json()["info"]["title"]
+    page = shared_client.get("/ui").text
+    assert title == "Forecast service" and f"<title>{title}</title>" in page
