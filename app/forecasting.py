@@ -16,14 +16,13 @@ For a series ``x`` of shape ``(n,)`` and a model whose context starts at ``W`` v
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from app.errors import InvalidRequest, NonFiniteResult, SeriesTooShort
-from app.forecaster import Array, Float32Array, Forecaster, Windowed
+from app.forecaster import Array, Forecaster, Windowed
 from contract import baselines as baseline_methods
 from contract import metrics, references
 
@@ -66,17 +65,6 @@ class ForecastResult:
     windowed_scores: Scored | None
     horizon_scores: Scored | None
     best: str | None
-
-
-def in_batches(
-    call: Callable[[Float32Array], Float32Array], windows: npt.NDArray[np.floating], batch: int
-) -> Array:
-    """``call`` over ``windows`` ``(k, W)`` in chunks of ``batch`` rows; returns ``(k, H)``."""
-    chunks = [
-        call(np.ascontiguousarray(windows[lo : lo + batch], dtype=np.float32))
-        for lo in range(0, len(windows), batch)
-    ]
-    return np.concatenate(chunks).astype(np.float64)
 
 
 def windowed_forecast(model: Forecaster, series: Array) -> Windowed:

@@ -7,14 +7,17 @@ worker thread (the routes hand them to ``run_in_threadpool``): the model calls b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import numpy.typing as npt
 
 from app import anomalies as detection
 from app import backtest_plot, backtesting, forecasting, plotting
 from app.backtesting import BacktestResult
 from app.errors import InvalidRequest
-from app.forecaster import Array, Forecaster, TensorModel
-from app.forecasting import ForecastResult, ReferenceLimits, in_batches
+from app.forecaster import Array, Float32Array, Forecaster, TensorModel
+from app.forecasting import ForecastResult, ReferenceLimits
 from app.registry import ModelEntry
 from app.schemas import (
     AnomaliesRequest,
@@ -180,6 +183,17 @@ def describe_models(models: list[ModelEntry], store_error: str | None) -> ModelL
         best=[BestVersion.of(c) for c in best_versions(models)],
         store_error=store_error,
     )
+
+
+def in_batches(
+    call: Callable[[Float32Array], Float32Array], windows: npt.NDArray[np.floating], batch: int
+) -> Array:
+    """``call`` over ``windows`` ``(k, W)`` in chunks of ``batch`` rows; returns ``(k, H)``."""
+    chunks = [
+        call(np.ascontiguousarray(windows[lo : lo + batch], dtype=np.float32))
+        for lo in range(0, len(windows), batch)
+    ]
+    return np.concatenate(chunks).astype(np.float64)
 
 
 def predict_windows(

@@ -10,12 +10,13 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.support import find_cycle
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app"
 ROUTERS = "app.routers"
 
 
-# Router-to-router imports whose use cases are moving into app.service; none may be added.
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -68,32 +69,6 @@ def _imports(module: str, source: str) -> set[str]:
 GRAPH = {m: _imports(m, p.read_text(encoding="utf-8")) for m, p in MODULES.items()}
 
 
-def _cycle() -> list[str] | None:
-    """One import cycle among the app's modules, as the path round it, or None."""
-    done: set[str] = set()
-    path: list[str] = []
-
-    def walk(module: str) -> list[str] | None:
-        if module in path:
-            return [*path[path.index(module) :], module]
-        if module in done:
-            return None
-        path.append(module)
-        for other in sorted(GRAPH[module]):
-            found = walk(other)
-            if found:
-                return found
-        path.pop()
-        done.add(module)
-        return None
-
-    for module in sorted(GRAPH):
-        found = walk(module)
-        if found:
-            return found
-    return None
-
-
 def test_the_walk_sees_function_level_imports_and_skips_type_checking() -> None:
     source = (
         "from typing import TYPE_CHECKING\n"
@@ -110,7 +85,7 @@ def test_the_walk_sees_function_level_imports_and_skips_type_checking() -> None:
 
 
 def test_no_import_cycle_among_the_app_modules() -> None:
-    assert _cycle() is None
+    assert find_cycle(GRAPH) is None
 
 
 def test_the_registry_and_the_wire_types_do_not_import_each_other() -> None:

@@ -11,6 +11,7 @@ import ast
 from pathlib import Path
 
 import training
+from tests.support import find_cycle
 
 PACKAGE = Path(training.__file__).parent
 
@@ -37,32 +38,6 @@ def import_graph(folder: Path = PACKAGE) -> dict[str, set[str]]:
     """Each module ``training.<name>`` of ``folder`` and the ones of them it imports."""
     paths = {f"training.{p.stem}": p for p in folder.glob("*.py") if p.stem != "__init__"}
     return {module: imported(path, set(paths)) - {module} for module, path in paths.items()}
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """A cycle of ``graph`` as ``[a, b, ..., a]``, or None when it has none."""
-    done: set[str] = set()
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        if node in path:
-            return [*path[path.index(node) :], node]
-        if node in done:
-            return None
-        path.append(node)
-        for child in sorted(graph.get(node, ())):
-            cycle = visit(child)
-            if cycle is not None:
-                return cycle
-        path.pop()
-        done.add(node)
-        return None
-
-    for node in sorted(graph):
-        cycle = visit(node)
-        if cycle is not None:
-            return cycle
-    return None
 
 
 def test_the_training_modules_import_one_another_without_a_cycle() -> None:
