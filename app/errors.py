@@ -123,6 +123,12 @@ class ForecastDiverged(InvalidRequest):
     code = "forecast_diverged"
 
 
+class ModelCannotForecast(InvalidRequest):
+    """A statistical model cannot forecast this series (e.g. a multiplicative one, a zero)."""
+
+    code = "model_cannot_forecast"
+
+
 class NonFiniteResult(InvalidRequest):
     """A number computed from the model's output overflowed (the series' values are extreme)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from app import servable
+from app import ensemble, servable, statistical
 from app.forecaster import Forecaster
 from contract.metadata import ModelMetadata
 from contract.store import StoreError
@@ -18,8 +18,18 @@ from contract.store import StoreError
 CallHook = servable.CallHook
 Loader = Callable[[Path, str, int, ModelMetadata, CallHook | None], Forecaster]
 
+
+def _ensemble(
+    folder: Path, name: str, version: int, metadata: ModelMetadata, on_call: CallHook | None
+) -> Forecaster:
+    # An ensemble's members are versions of any kind: each loads through this same table.
+    return ensemble.load(folder, name, version, metadata, on_call, load)
+
+
 LOADERS: dict[str, Loader] = {
     servable.KIND: servable.load,
+    statistical.KIND: statistical.load,
+    ensemble.KIND: _ensemble,
 }
 
 

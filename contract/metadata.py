@@ -6,8 +6,10 @@ service's ``GET /models``. Fields added later have defaults, so every older stor
 ``kind`` names the model family, which says how the version is loaded (``app.kinds``); the
 fields every kind has are top-level, and a family's own fields sit in a block named after the
 kind (``savedmodel``: the TensorFlow and Keras versions, the training hyper-parameters and
-epochs). Format 1 (before kinds) had the SavedModel's fields top-level; it is read as format 2
-of kind ``savedmodel`` (:meth:`ModelMetadata._from_format_1`).
+epochs; ``statsforecast``: the statsforecast version, what the fit chose and the model file's
+sha256). An ``ensemble`` version combines versions of any kinds, stored inside it. Format 1
+(before kinds) had the SavedModel's fields top-level; it is read as format 2 of kind
+``savedmodel`` (:meth:`ModelMetadata._from_format_1`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FORMAT_VERSION = 2
 SAVEDMODEL = "savedmodel"
+STATSFORECAST = "statsforecast"
+ENSEMBLE = "ensemble"
 # Format 1's top-level fields that are the savedmodel kind's own.
 _SAVEDMODEL_FIELDS = ("tensorflow_version", "keras_version", "hyperparameters", "epochs")
 
@@ -155,6 +159,7 @@ class EnsembleMember(BaseModel):
 
     name: str
     version: int = Field(gt=0)
+    kind: str = Field(SAVEDMODEL, description="the member's model family")
     architecture: str
     window_size: int = Field(gt=0, description="it reads the last this many values of the window")
     weight: float = Field(ge=0, le=1)
@@ -177,6 +182,32 @@ class SavedModelInfo(BaseModel):
     keras_version: str
     hyperparameters: Hyperparameters
     epochs: int = Field(ge=0)
+
+
+class StatsforecastInfo(BaseModel):
+    """The ``statsforecast`` kind's own fields: what statsforecast fitted, and the stored file."""
+
+    statsforecast_version: str
+    model: str = Field(description='what the fit chose, e.g. "ARIMA(0,1,1)(0,1,1)[12]"')
+    season_lengths: list[int] = Field(description="the seasons it was fitted with (empty: none)")
+    fit_values: int = Field(gt=0, description="how many of the last training values it fitted")
+    sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="of model.pkl; the service refuses a file whose hash differs",
+    )
+    holdout_mae: float | None = Field(
+        None,
+        ge=0,
+        description="one-step MAE on the training part's hold-out, from a fit before it (the"
+        " ensemble's weights)",
+    )
+    time_cap_seconds: float | None = Field(
+        None, description="the most one search could take (AutoARIMA); None: no cap"
+    )
+    cut_short: bool = Field(
+        False, description="the search ran past its time cap and a quicker one was fitted"
+    )
+    search: str = Field(description="how the model was found, and what was cut short")
 
 
 class ModelMetadata(BaseModel):
@@ -211,6 +242,9 @@ class ModelMetadata(BaseModel):
     savedmodel: SavedModelInfo | None = Field(
         None, description="the savedmodel kind's own fields; None for other kinds"
     )
+    statsforecast: StatsforecastInfo | None = Field(
+        None, description="the statsforecast kind's own fields; None for other kinds"
+    )
     ensemble: EnsembleInfo | None = Field(
         None, description="the members and weights of an ensemble; None for a single network"
     )
@@ -229,7 +263,20 @@ class ModelMetadata(BaseModel):
     def _family_fields(self) -> Self:
         if self.kind == SAVEDMODEL and (self.savedmodel is None or self.residual_quantiles is None):
             raise ValueError("a savedmodel version needs its savedmodel and residual_quantiles")
+        if self.kind == STATSFORECAST and self.statsforecast is None:
+            raise ValueError("a statsforecast version needs its statsforecast fields")
+        if self.kind == ENSEMBLE and (self.ensemble is None or self.residual_quantiles is None):
+            raise ValueError("an ensemble version needs its ensemble and residual_quantiles")
         return self
+
+    @property
+    def holdout_mae(self) -> float | None:
+        """The one-step MAE on the training part's hold-out, whatever the kind (None: unknown)."""
+        if self.savedmodel is not None:
+            return self.savedmodel.hyperparameters.holdout_mae
+        if self.statsforecast is not None:
+            return self.statsforecast.holdout_mae
+        return None
 
     @property
     def network(self) -> SavedModelInfo:

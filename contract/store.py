@@ -42,6 +42,7 @@ LABELS_FILE = "labels.json"
 ASSETS_DIR = "assets"
 VALIDATION_PICTURE = "validation.png"  # in ASSETS_DIR: the validation forecast, drawn at training
 STAGING_DIR = ".staging"
+MEMBERS_DIR = "members"  # an ensemble version's copies of its members: members/<i>/
 
 SERVING_SIGNATURE = "serving_default"
 FORECAST_SIGNATURE = "forecast"

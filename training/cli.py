@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from contract import baselines, references, store
+from contract import baselines, references, statistical, store
 from contract.local_store import LocalStore
 from contract.selection import best_by_dataset
 from training import fanout
@@ -42,17 +42,22 @@ from training.data import (
     read_panel,
     synthetic_values,
 )
+from training.statistical import ARIMA_TIME_CAP_ENV, DEFAULT_ARIMA_TIME_CAP, StatisticalConfig
 from training.units import CliError, Failed, attempt, train_one
 
 if TYPE_CHECKING:
     from training.architectures import Architecture
-    from training.pipeline import Published, TrainConfig
+    from training.pipeline import Published
+    from training.units import Unit
 
 PROG = "forecast-train"
 # The ensemble (training.ensemble) is not an architecture: it trains last, over the models the
 # run has published.
 ENSEMBLE = "ensemble"
-DEFAULT_ARCHITECTURES = ("wavenet", "conv_lstm", "lstm", "linear", ENSEMBLE)
+DEFAULT_NETWORKS = ("wavenet", "conv_lstm", "lstm", "linear")
+DEFAULT_STATISTICAL = ("auto_ets", "auto_arima", "auto_theta")
+# The default set of a series without a long season; default_set adds mstl for one.
+DEFAULT_ARCHITECTURES = (*DEFAULT_NETWORKS, *DEFAULT_STATISTICAL, ENSEMBLE)
 SYNTHETIC_SPLIT = 1000
 SYNTHETIC_SEASON_LENGTH = 365
 CSV_SPLIT_FRACTION = 0.8
@@ -118,12 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="train every architecture")
     which.add_argument("--list", action="store_true", help="print the architectures and exit")
     which.add_argument(
-        "--defaults-if-empty",
+        "--defaults",
         action="store_true",
         help=(
-            f"if the store has no model, train the default set ({', '.join(DEFAULT_ARCHITECTURES)})"
-            " with their production settings; otherwise do nothing"
+            f"train the default set: {', '.join(DEFAULT_ARCHITECTURES[:-1])}, mstl when the"
+            " season is longer than AutoETS takes (24) or the frequency has a longer cycle, then"
+            " the ensemble of them all"
         ),
+    )
+    which.add_argument(
+        "--defaults-if-empty",
+        action="store_true",
+        help="if the store has no model, train the default set (as --defaults); else do nothing",
     )
 
     data = parser.add_argument_group("data")
@@ -212,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
         " training part, see the README)",
     )
     fit.add_argument(
+        "--arima-time-cap",
+        type=_positive_float,
+        metavar="S",
+        help=(
+            "the most seconds AutoARIMA's search may take before a quicker model is fitted"
+            f" instead (default: ${ARIMA_TIME_CAP_ENV} or {DEFAULT_ARIMA_TIME_CAP:g})"
+        ),
+    )
+    fit.add_argument(
         "--no-references",
         action="store_true",
         help=(
@@ -290,15 +310,33 @@ def _architectures() -> dict[str, Architecture]:
 
 def _list_architectures() -> None:
     archs = _architectures().values()
-    width = max(len(a.name) for a in archs)
+    width = max(len(n) for n in [*(a.name for a in archs), *statistical.NAMES])
     for a in archs:
         window = "season" if a.season_window else f"{a.window_size:>6}"
-        print(f"{a.name:<{width}}  {a.output:<8}  window {window}  {a.description}")
-    what = (
-        "the models published in the same run, weighted by inverse hold-out MSE (largest member"
-        " window)"
-    )
-    print(f"{ENSEMBLE:<{width}}  {'combined':<8}  window {'widest':>6}  {what}")
+        print(f"{a.name:<{width}}  {a.output:<11}  window {window}  {a.description}")
+    for name in statistical.NAMES:
+        what = statistical.DESCRIPTIONS[name]
+        print(f"{name:<{width}}  {'statistical':<11}  window {'series':>6}  {what}")
+    what = "the models published in the same run, of every family, weighted by inverse hold-out MSE"
+    print(f"{ENSEMBLE:<{width}}  {'combined':<11}  window {'widest':>6}  {what}")
+
+
+def default_set(series: Series) -> list[str]:
+    """The default set for a series: the networks, the statistical models, the ensemble.
+
+    MSTL joins when the season is longer than AutoETS can hold, or the frequency has a longer
+    cycle the training part holds twice (:func:`training.statistical.shape_for`).
+    """
+    from training import statistical as fitting
+
+    names = [*DEFAULT_NETWORKS, *DEFAULT_STATISTICAL]
+    try:
+        seasons = fitting.shape_for("mstl", series, series.split).seasons
+    except DataError:
+        seasons = ()
+    if any(s > references.ETS_MAX_SEASON for s in seasons) or len(seasons) > 1:
+        names.append("mstl")
+    return [*names, ENSEMBLE]
 
 
 def dataset_name(path: Path) -> str:
@@ -311,10 +349,18 @@ def _check_arguments(args: argparse.Namespace) -> None:
     """Reject combinations of options that make no sense together."""
     if args.arch and args.all:
         raise CliError("choose architectures with --arch or --all, not both")
-    if args.defaults_if_empty and (args.arch or args.all or args.name):
-        raise CliError("--defaults-if-empty trains its own set; drop --arch, --all and --name")
-    if not (args.arch or args.all or args.defaults_if_empty):
-        raise CliError("choose what to train: --arch NAME (repeatable) or --all; see --list")
+    for flag, given in (
+        ("--defaults", args.defaults),
+        ("--defaults-if-empty", args.defaults_if_empty),
+    ):
+        if given and (args.arch or args.all or args.name):
+            raise CliError(f"{flag} trains its own set; drop --arch, --all and --name")
+    if args.defaults and args.defaults_if_empty:
+        raise CliError("choose --defaults or --defaults-if-empty, not both")
+    if not (args.arch or args.all or args.defaults or args.defaults_if_empty):
+        raise CliError(
+            "choose what to train: --arch NAME (repeatable), --all or --defaults; see --list"
+        )
     if args.data is not None and args.dataset is not None:
         raise CliError("choose one series: --dataset or --data, not both")
     if args.data is None:
@@ -340,15 +386,15 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def _selected(args: argparse.Namespace, known: dict[str, Architecture]) -> list[str]:
-    if args.defaults_if_empty:
-        names = list(DEFAULT_ARCHITECTURES)
+    if args.defaults or args.defaults_if_empty:
+        names = list(DEFAULT_ARCHITECTURES)  # default_set refines it once the series is read
     elif args.all:
-        names = [*known, ENSEMBLE]
+        names = [*known, *statistical.NAMES, ENSEMBLE]
     else:
         names = list(dict.fromkeys(args.arch))
     for name in names:
-        if name not in known and name != ENSEMBLE:
-            choices = ", ".join([*known, ENSEMBLE])
+        if name not in known and name not in statistical.NAMES and name != ENSEMBLE:
+            choices = ", ".join([*known, *statistical.NAMES, ENSEMBLE])
             raise CliError(f"unknown architecture {name!r}; choose from: {choices}")
     if args.name is not None and len(names) != 1:
         raise CliError(f"--name names one model, but {len(names)} architectures were chosen")
@@ -390,7 +436,13 @@ def _series(args: argparse.Namespace, panel: tuple[str, Table] | None = None) ->
     return Series(name, values, split, season_length or 1, frequency, last, source)
 
 
-def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list[TrainConfig]:
+def _time_cap(args: argparse.Namespace) -> float:
+    from training import statistical as fitting
+
+    return args.arima_time_cap or fitting.arima_time_cap()
+
+
+def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list[Unit]:
     """One config per architecture, each checked against the series before anything trains."""
     from training.pipeline import TrainConfig
 
@@ -404,8 +456,22 @@ def _configs(args: argparse.Namespace, names: list[str], series: Series) -> list
         "inputs": args.inputs,
     }
     overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-    configs = []
+    configs: list[Unit] = []
     for name in names:
+        if name in statistical.NAMES:
+            stat = StatisticalConfig(
+                name,
+                series,
+                holdout=args.holdout or 0.2,
+                name=args.name,
+                references=not args.no_references,
+                time_cap=_time_cap(args),
+                verbose=not args.quiet,
+            )
+            _ = stat.shape  # refused now if its seasons do not fit the series
+            store.validate_name(stat.model_name)
+            configs.append(stat)
+            continue
         config = TrainConfig(
             name,
             series,
@@ -499,6 +565,8 @@ def run(args: argparse.Namespace) -> int:
     known = _architectures()
     names = _selected(args, known)
     if args.id_column is not None:
+        if args.defaults or args.defaults_if_empty:
+            names = [n for n in names if n != ENSEMBLE]
         if ENSEMBLE in names:
             raise CliError(
                 "--id-column trains each series' architectures as separate tasks; an ensemble"
@@ -506,6 +574,8 @@ def run(args: argparse.Namespace) -> int:
             )
         return run_panel(args, names)
     series = _series(args)
+    if args.defaults or args.defaults_if_empty:
+        names = default_set(series)
     configs = _configs(args, [n for n in names if n != ENSEMBLE], series)
     if not args.quiet:
         print(_series_line(series), flush=True)
@@ -513,13 +583,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for i, config in enumerate(configs, 1):
             if not args.quiet:
-                hp = config.hyperparameters
-                print(
-                    f"[{i}/{len(names)}] training {config.model_name}: {config.architecture},"
-                    f" window {hp.window_size} ({hp.window_rule}), horizon {config.horizon},"
-                    f" {series.name} split at {series.split} of {len(series.values)}",
-                    flush=True,
-                )
+                print(f"[{i}/{len(names)}] {_progress(config)}", flush=True)
             outcome, seconds = train_one(config, args.store)
             if isinstance(outcome, Failed):
                 _fail(f"{outcome.name}: {outcome.reason}", SOME_FAILED)
@@ -532,13 +596,16 @@ def run(args: argparse.Namespace) -> int:
             print(results_table(results), flush=True)
     if any(not isinstance(outcome, Failed) for outcome, _ in results):
         print(best_line(args.store, series), flush=True)
+        families = families_line([o for o, _ in results if not isinstance(o, Failed)])
+        if families:
+            print(families, flush=True)
     failed = sum(isinstance(outcome, Failed) for outcome, _ in results)
     if failed == 0:
         return ALL_PUBLISHED
     return NONE_PUBLISHED if failed == len(results) else SOME_FAILED
 
 
-def panel_configs(args: argparse.Namespace, names: list[str]) -> list[TrainConfig]:
+def panel_configs(args: argparse.Namespace, names: list[str]) -> list[Unit]:
     """Every series' configs, all checked before anything trains; collisions refused."""
     tables = read_panel(
         args.data, args.id_column, args.column, args.time_column, args.fill or "refuse"
@@ -588,21 +655,60 @@ def run_panel(args: argparse.Namespace, names: list[str]) -> int:
     return NONE_PUBLISHED if failed == len(results) else SOME_FAILED
 
 
+def _progress(config: Unit) -> str:
+    """What is about to be trained, on one line."""
+    series = config.series
+    where = f"{series.name} split at {series.split} of {len(series.values)}"
+    if isinstance(config, StatisticalConfig):
+        seasons = ", ".join(map(str, config.shape.seasons)) or "none"
+        return f"fitting {config.model_name}: {config.architecture}, seasons {seasons}, {where}"
+    hp = config.hyperparameters
+    return (
+        f"training {config.model_name}: {config.architecture}, window {hp.window_size}"
+        f" ({hp.window_rule}), horizon {config.horizon}, {where}"
+    )
+
+
+def families_line(published: Sequence[Published]) -> str | None:
+    """Says plainly when a statistical model beats every network on validation MAE."""
+
+    def mae(p: Published) -> float:
+        return p.metadata.validation.scores["model"].mae
+
+    networks = [p for p in published if p.metadata.kind == "savedmodel"]
+    stats = [p for p in published if p.metadata.kind == statistical.KIND]
+    if not networks or not stats:
+        return None
+    net, stat = min(networks, key=mae), min(stats, key=mae)
+    if mae(stat) >= mae(net):
+        return None
+    return (
+        f"a statistical model beats every network here: {stat.name} ({mae(stat):.3f} validation"
+        f" MAE) against the best network, {net.name} ({mae(net):.3f}), by"
+        f" {1 - mae(stat) / mae(net):.0%}"
+    )
+
+
 def _ensemble(
     args: argparse.Namespace, series: Series, outcomes: list[Published | Failed], total: int
 ) -> tuple[Published | Failed, float]:
-    """The ensemble of the models this run published (:mod:`training.ensemble`), or why not."""
-    from training.ensemble import ARCHITECTURE, publish_ensemble
+    """The ensemble of the models this run published (:mod:`training.ensemble`), or why not.
+
+    One SavedModel when every member is a network; a version of kind ``ensemble`` otherwise.
+    """
+    from training.ensemble import ARCHITECTURE, publish_combined, publish_ensemble
 
     name = args.name or f"{series.name}-{ARCHITECTURE}"
     members = [o for o in outcomes if not isinstance(o, Failed)]
+    networks_only = all(m.metadata.kind == "savedmodel" for m in members)
+    publish = publish_ensemble if networks_only else publish_combined
     if not args.quiet:
         listed = ", ".join(m.name for m in members) or "none"
         print(f"[{total}/{total}] combining {name}: {listed}, weighted on the hold-out", flush=True)
     outcome, seconds = attempt(
         name,
         args.store,
-        lambda: publish_ensemble(members, series, args.store, args.name, not args.no_references),
+        lambda: publish(members, series, args.store, args.name, not args.no_references),
     )
     if isinstance(outcome, Failed):
         _fail(f"{outcome.name}: {outcome.reason}", SOME_FAILED)

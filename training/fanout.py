@@ -1,6 +1,6 @@
 """Many series at once: an engine trains a panel's units and yields each outcome as it finishes.
 
-The unit of work is one :class:`~training.pipeline.TrainConfig` (one series, one architecture),
+The unit of work is one config (:data:`training.units.Unit`: one series, one architecture),
 trained and published by :func:`training.units.train_one`. The ``local`` engine runs the units
 in this process, one after another; the ``ray`` engine submits each as a Ray task with one CPU
 (TensorFlow held to one thread) and yields them as they finish. Every unit publishes straight
@@ -25,27 +25,28 @@ from typing import TYPE_CHECKING, Protocol
 from training.units import CliError, Failed, train_one
 
 if TYPE_CHECKING:
-    from training.pipeline import Published, TrainConfig
+    from training.pipeline import Published
+    from training.units import Unit
 
-Outcome = tuple["TrainConfig", "Published | Failed", float]
+Outcome = tuple["Unit", "Published | Failed", float]
 RAY_MISSING = "--engine ray needs Ray: pip install '.[ray]'"
 
 
 class Engine(Protocol):
     """Trains and publishes units, yielding ``(config, outcome, seconds)`` as each finishes."""
 
-    def run(self, configs: Sequence[TrainConfig], store: Path) -> Iterator[Outcome]: ...
+    def run(self, configs: Sequence[Unit], store: Path) -> Iterator[Outcome]: ...
 
 
 class LocalEngine:
     """Every unit in this process, in order."""
 
-    def run(self, configs: Sequence[TrainConfig], store: Path) -> Iterator[Outcome]:
+    def run(self, configs: Sequence[Unit], store: Path) -> Iterator[Outcome]:
         for config in configs:
             yield (config, *train_one(config, store))
 
 
-def _ray_unit(config: TrainConfig, store: str) -> tuple[Published | Failed, float]:
+def _ray_unit(config: Unit, store: str) -> tuple[Published | Failed, float]:
     """A Ray task's body: one TensorFlow thread, so tasks on separate cores do not contend."""
     import tensorflow as tf
 
@@ -73,7 +74,7 @@ class RayEngine:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
 
-    def run(self, configs: Sequence[TrainConfig], store: Path) -> Iterator[Outcome]:
+    def run(self, configs: Sequence[Unit], store: Path) -> Iterator[Outcome]:
         ray = self.ray
         # One-thread TensorFlow also through the environment, before a fresh worker imports it.
         env = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}

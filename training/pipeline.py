@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import keras
 import numpy as np
@@ -56,6 +56,7 @@ from training.data import DataError, Series, check_length, fit_length
 from training.export import Servable, load, save
 
 Array = npt.NDArray[np.float64]
+Origins = npt.NDArray[np.signedinteger[Any]]  # positions a forecast starts from
 T = TypeVar("T")
 
 QUANTILE_STEPS = 30  # residual quantiles are kept for up to this many steps ahead
@@ -492,21 +493,12 @@ def score_references(series: Series) -> tuple[dict[str, Scores], dict[str, Refer
     return _FITTED_REFERENCES[key]
 
 
-def validate(
-    saved: tf.Module, series: Series, with_references: bool = True
-) -> tuple[Validation, ResidualQuantiles, Array]:
-    """Score a saved model and every baseline one step ahead over ``series[split:]``.
+def score(series: Series, forecast: Array, with_references: bool = True) -> Validation:
+    """One-step scores over ``series[split:]`` of ``forecast`` ``(n - split,)`` and every baseline.
 
-    The model's one-step forecasts come from one call of the SavedModel's ``windowed``
-    signature over the whole series, as ``POST /forecast`` makes it; its multi-step residuals
-    (quantiles 1..30 steps ahead, behind the prediction intervals) from the ``forecast``
-    signature. ``with_references`` adds AutoETS's and AutoARIMA's scores on the same positions. Also returns the one-step forecasts of ``series[split:]``, shape ``(n - split,)``.
+    ``with_references`` adds AutoETS's and AutoARIMA's scores on the same positions.
     """
     x, split, m = series.values, series.split, series.season_length
-    whole = saved.signatures[WINDOWED_SIGNATURE](**{SERIES_KEY: tf.constant(x[None], tf.float32)})
-    every = whole[OUTPUT_KEY].numpy()[0].astype(np.float64)  # forecasts of x[window:]
-    window = len(x) - len(every)
-    forecast = every[split - window :]
     actual = x[split:]
     scale = metrics.naive_scale(series.train)
     scores = {"model": Scores(**metrics.score(actual, forecast, scale))}
@@ -518,21 +510,75 @@ def validate(
     if with_references:
         reference_scores, fits = score_references(series)
         scores.update(reference_scores)
+    return Validation(start=split, end=len(x), scores=scores, references=fits)
 
-    steps = min(QUANTILE_STEPS, len(actual))
-    origins = np.arange(split, len(x) - steps + 1)
+
+def quantile_origins(series: Series, most: int | None = None) -> tuple[Origins, int]:
+    """The validation origins whose multi-step residuals give the intervals, and the steps.
+
+    Every origin from the split on that has ``steps`` values after it; ``most`` thins them
+    evenly (a model whose every forecast refits a decomposition cannot afford hundreds).
+    """
+    steps = min(QUANTILE_STEPS, len(series.values) - series.split)
+    origins = np.arange(series.split, len(series.values) - steps + 1)
+    if most is not None and len(origins) > most:
+        origins = origins[np.unique(np.linspace(0, len(origins) - 1, most).round().astype(int))]
+    return origins, steps
+
+
+def residual_quantiles(series: Series, origins: Origins, predicted: Array) -> ResidualQuantiles:
+    """Quantiles by step of ``actual - predicted``; ``predicted`` ``(origins, steps)``."""
+    steps = predicted.shape[1]
+    truth = np.stack([series.values[t : t + steps] for t in origins])
+    levels = list(QUANTILE_LEVELS)
+    by_step = np.quantile(truth - predicted, levels, axis=0).T  # (steps, levels)
+    return ResidualQuantiles(levels=levels, by_step=by_step.tolist(), count=len(origins))
+
+
+def network_forecasts(
+    saved: tf.Module, x: Array, origins: Origins, steps: int
+) -> tuple[int, Array, Array]:
+    """A SavedModel's one-step forecasts of ``x[start:]`` and its ``steps``-step forecasts from
+    each origin, through its ``windowed`` and ``forecast`` signatures: ``(start, (n - start,),
+    (origins, steps))``."""
+    whole = saved.signatures[WINDOWED_SIGNATURE](**{SERIES_KEY: tf.constant(x[None], tf.float32)})
+    every = whole[OUTPUT_KEY].numpy()[0].astype(np.float64)  # forecasts of x[window:]
+    window = len(x) - len(every)
     inputs = np.stack([x[t - window : t] for t in origins]).astype(np.float32)
     ahead = saved.signatures[FORECAST_SIGNATURE](
         **{INPUT_KEY: tf.constant(inputs), STEPS_KEY: tf.constant(steps, tf.int32)}
     )
-    predicted = ahead[OUTPUT_KEY].numpy().astype(np.float64)
-    truth = np.stack([x[t : t + steps] for t in origins])
-    residuals = truth - predicted  # (origins, steps)
-    levels = list(QUANTILE_LEVELS)
-    by_step = np.quantile(residuals, levels, axis=0).T  # (steps, levels)
-    quantiles = ResidualQuantiles(levels=levels, by_step=by_step.tolist(), count=len(origins))
-    validation = Validation(start=split, end=len(x), scores=scores, references=fits)
-    return validation, quantiles, forecast
+    return window, every, ahead[OUTPUT_KEY].numpy().astype(np.float64)
+
+
+def validate(
+    saved: tf.Module, series: Series, with_references: bool = True
+) -> tuple[Validation, ResidualQuantiles, Array]:
+    """Score a saved model and every baseline one step ahead over ``series[split:]``.
+
+    The model's one-step forecasts come from one call of the SavedModel's ``windowed``
+    signature over the whole series, as ``POST /forecast`` makes it; its multi-step residuals
+    (quantiles 1..30 steps ahead, behind the prediction intervals) from the ``forecast``
+    signature. Also returns the one-step forecasts of ``series[split:]``, shape ``(n - split,)``.
+    """
+    origins, steps = quantile_origins(series)
+    window, every, predicted = network_forecasts(saved, series.values, origins, steps)
+    forecast = every[series.split - window :]
+    validation = score(series, forecast, with_references)
+    return validation, residual_quantiles(series, origins, predicted), forecast
+
+
+def dataset_info(series: Series) -> DatasetInfo:
+    """What ``metadata.json`` records of the series a version was trained on."""
+    return DatasetInfo(
+        name=series.name,
+        length=len(series.values),
+        sha256=series.sha256(),
+        split=series.split,
+        frequency=series.frequency,
+        last_timestamp=series.last_timestamp,
+        season_length_source=series.season_length_source,
+    )
 
 
 def train_and_publish(config: TrainConfig, store_path: Path) -> Published:
@@ -583,15 +629,7 @@ def publish_servable(
             window_size=hp.window_size,
             horizon=hp.horizon,
             season_length=series.season_length,
-            dataset=DatasetInfo(
-                name=series.name,
-                length=len(series.values),
-                sha256=series.sha256(),
-                split=series.split,
-                frequency=series.frequency,
-                last_timestamp=series.last_timestamp,
-                season_length_source=series.season_length_source,
-            ),
+            dataset=dataset_info(series),
             training_seconds=round(trained.seconds, 3),
             created_at=now_utc(),
             savedmodel=SavedModelInfo(

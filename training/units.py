@@ -21,6 +21,9 @@ from training.data import DataError
 
 if TYPE_CHECKING:
     from training.pipeline import Published, TrainConfig
+    from training.statistical import StatisticalConfig
+
+    Unit = TrainConfig | StatisticalConfig
 
 
 class CliError(Exception):
@@ -72,11 +75,17 @@ def attempt(
     return outcome, time.perf_counter() - started
 
 
-def train_one(config: TrainConfig, store_path: Path) -> tuple[Published | Failed, float]:
-    """Train and publish one config (:func:`training.pipeline.train_and_publish`) as one unit."""
+def train_one(config: Unit, store_path: Path) -> tuple[Published | Failed, float]:
+    """Train and publish one config as one unit: a network
+    (:func:`training.pipeline.train_and_publish`) or a statistical model
+    (:func:`training.statistical.fit_and_publish`)."""
     # Looked up when a unit runs, so that importing this module does not import TensorFlow.
-    from training import pipeline
+    from training import pipeline, statistical
 
-    return attempt(
-        config.model_name, store_path, lambda: pipeline.train_and_publish(config, store_path)
-    )
+    if isinstance(config, statistical.StatisticalConfig):
+        stat = config
+        return attempt(
+            stat.model_name, store_path, lambda: statistical.fit_and_publish(stat, store_path)
+        )
+    net = config
+    return attempt(net.model_name, store_path, lambda: pipeline.train_and_publish(net, store_path))

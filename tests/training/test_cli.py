@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from contract import baselines, store
+from contract import baselines, statistical, store
 from contract.metadata import Hyperparameters
 from training import pipeline
 from training.architectures import ARCHITECTURES
@@ -60,7 +60,10 @@ def test_list_prints_one_line_per_architecture(capsys: pytest.CaptureFixture[str
     assert main(["--list"]) == 0
     *lines, ensemble = capsys.readouterr().out.splitlines()
     assert ensemble.split(maxsplit=4)[:4] == ["ensemble", "combined", "window", "widest"]
-    assert len(lines) == len(ARCHITECTURES)
+    lines, statistical_lines = lines[: len(ARCHITECTURES)], lines[len(ARCHITECTURES) :]
+    assert [line.split()[:4] for line in statistical_lines] == [
+        [name, "statistical", "window", "series"] for name in statistical.NAMES
+    ]
     for line, arch in zip(lines, ARCHITECTURES.values(), strict=True):
         name, kind, word, window, description = line.split(maxsplit=4)
         assert (name, kind, word, window) == (
@@ -92,7 +95,7 @@ def test_list_prints_one_line_per_architecture(capsys: pytest.CaptureFixture[str
         (["--arch", "linear", "--name", "A"], "invalid model name 'A'"),
         (["--arch", "linear", "--name", ""], "invalid model name ''"),
         (["--arch", "linear", "--arch", "dense", "--name", "x"], "--name names one model, but 2"),
-        (["--all", "--name", "x"], "--name names one model, but 12"),
+        (["--all", "--name", "x"], "--name names one model, but 16"),
         (
             ["--arch", "linear", "--split", "1461"],
             "split 1461 must lie inside the series (1..1460)",
