@@ -167,10 +167,32 @@ class Ahead:
     quantiles: dict[float, Array]
 
 
+def _multiplies(shape: Shape, model: Any) -> str | None:
+    """The ETS model (AutoETS's, or MSTL's on the rest) when it multiplies, else None."""
+    ets = model.trend_forecaster if shape.name == "mstl" else model
+    if shape.name not in ("auto_ets", "mstl") or not hasattr(ets, "model_"):
+        return None
+    components = ets.model_["components"][:3]
+    return f"ETS({','.join(components)})" if "M" in components else None
+
+
+def check(shape: Shape, model: Any, x: Array) -> None:
+    """StatisticalError when ``x`` is not a series the model can take (a multiplicative one
+    needs positive values, as statsforecast's fit does)."""
+    multiplies = _multiplies(shape, model)
+    if multiplies is not None and x.size and x.min() <= 0:
+        at = int(np.argmax(x <= 0))
+        raise StatisticalError(
+            f"{multiplies} multiplies, so it needs positive values; the series has {x[at]:g}"
+            f" at position {at}"
+        )
+
+
 def ahead(
     shape: Shape, model: Any, x: Array, steps: int, probabilities: Sequence[float] = ()
 ) -> Ahead:
     """The next ``steps`` values after ``x`` with the model's own intervals."""
+    check(shape, model, x)
     if shape.name == "auto_theta":
         return _theta_ahead(model, x, steps, probabilities)
     result = _forward(model, x, steps, _levels(probabilities), fitted=False)
@@ -184,6 +206,7 @@ def windowed(shape: Shape, model: Any, x: Array) -> Array:
     start = shape.min_length
     if len(x) <= start:
         return np.empty(0)
+    check(shape, model, x)
     if shape.name in ("auto_ets", "auto_arima"):
         fitted = _forward(model, x, 1, [], fitted=True)["fitted"]
         return _finite(np.asarray(fitted, dtype=np.float64)[start:], "one-step forecasts")

@@ -343,13 +343,49 @@ def test_defaults_if_empty_trains_the_default_set_with_progress(
     assert [line.split()[2].rstrip(":") for line in started] == [
         f"d-{a}".replace("_", "-") for a in DEFAULT_ARCHITECTURES
     ]
-    assert [line.split()[0] for line in started] == [f"[{i}/5]" for i in range(1, 6)]
-    assert [line.split()[0] for line in out[-6:-1]] == [
+    n = len(DEFAULT_ARCHITECTURES)
+    assert [line.split()[0] for line in started] == [f"[{i}/{n}]" for i in range(1, n + 1)]
+    header = next(i for i, line in enumerate(out) if line.startswith("name "))
+    assert [line.split()[0] for line in out[header + 1 : header + 1 + n]] == [
         line.split()[2].rstrip(":") for line in started
     ]
+    assert out[header + 1 + n].startswith("best on d by validation MAE: ")
     assert all(
         store.versions(root, f"d-{a}".replace("_", "-")) == [1] for a in DEFAULT_ARCHITECTURES
     )
+    kinds = {
+        a: store.read_metadata(store.version_dir(root, f"d-{a}".replace("_", "-"), 1)).kind
+        for a in DEFAULT_ARCHITECTURES
+    }
+    assert kinds["linear"] == "savedmodel" and kinds["auto_arima"] == "statsforecast"
+    assert kinds["ensemble"] == "ensemble"  # its members span both families
+
+
+def test_the_summary_says_when_a_statistical_model_beats_every_network(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    csv = _write_csv(tmp_path / "d.csv")
+    root = tmp_path / "s"
+    argv = ["--arch", "linear", "--arch", "auto_ets", "--data", str(csv), "--column", "units"]
+    assert main([*argv, "--quiet", "--store", str(root), *TINY]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    mae = {
+        a: store.read_metadata(store.version_dir(root, f"d-{a}", 1)).validation.scores["model"].mae
+        for a in ("linear", "auto-ets")
+    }
+    if mae["auto-ets"] < mae["linear"]:
+        assert last == (
+            f"a statistical model beats every network here: d-auto-ets ({mae['auto-ets']:.3f}"
+            f" validation MAE) against the best network, d-linear ({mae['linear']:.3f}), by"
+            f" {1 - mae['auto-ets'] / mae['linear']:.0%}"
+        )
+    else:
+        assert last.startswith("best on d by validation MAE: ")
+
+
+def test_defaults_needs_no_architecture_and_refuses_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--defaults", "--arch", "linear"]) == 2
+    assert "--defaults trains its own set; drop --arch" in capsys.readouterr().err
 
 
 def _disk_full(kind: str) -> BaseException:
