@@ -163,3 +163,15 @@ def test_metadata_round_trips_through_json(published: dict[str, Published]) -> N
     raw = json.loads(path.read_text())
     assert raw["kind"] == "statsforecast" and raw["statsforecast"]["model"].startswith("Theta(")
     assert raw["savedmodel"] is None
+
+
+def test_mstl_with_rs_loess_jumps_decomposes_as_without_them() -> None:
+    from statsforecast.mstl import mstl
+
+    from training.data import synthetic_values
+
+    x = synthetic_values()
+    exact = mstl(x, period=[365])["seasonal"].to_numpy()
+    jumped = mstl(x, period=[365], stl_kwargs=fitting.stl_jumps(365))["seasonal"].to_numpy()
+    assert fitting.stl_jumps(365) == {"seasonal_jump": 2, "trend_jump": 64, "low_pass_jump": 37}
+    np.testing.assert_allclose(jumped, exact, atol=1e-2 * np.std(exact))

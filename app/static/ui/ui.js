@@ -171,7 +171,7 @@ function renderModels() {
         element("td", m.name),
         element("td", `${v.version}${names.length ? " (" + names.join(", ") + ")" : ""}`),
         element("td", v.state, `state ${v.state.toLowerCase()}`),
-        element("td", meta ? `${meta.architecture}, window ${meta.window_size}, season ${meta.season_length}` : "–", "wrap"),
+        element("td", meta ? `${meta.architecture}${meta.kind && meta.kind !== "savedmodel" ? ` (${meta.kind})` : ""}, window ${meta.window_size}, season ${meta.season_length}` : "–", "wrap"),
       );
       if (v.error) row.cells[2].title = v.error;
       const scores = meta && meta.validation ? meta.validation.scores : {};
