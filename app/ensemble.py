@@ -24,7 +24,7 @@ from app.forecaster import (
     TensorModel,
     Windowed,
     one_step_bands,
-    residual_bands,
+    residual_horizon,
 )
 from contract import store
 from contract.metadata import ENSEMBLE, ModelMetadata
@@ -88,7 +88,7 @@ class EnsembleModel:
             ),
             np.zeros((len(panel), steps)),
         )
-        return Horizon(mean, residual_bands(self.metadata.residual_quantiles, mean, probabilities))
+        return residual_horizon(self.metadata.residual_quantiles, mean, probabilities)
 
 
 CallHook = Callable[[str, int, str], None]

@@ -70,10 +70,15 @@ class Windowed:
 
 @dataclass(frozen=True)
 class Horizon:
-    """Horizon forecasts of a panel: ``mean`` ``(k, steps)``, ``quantiles[p]`` ``(k, steps)``."""
+    """Horizon forecasts of a panel: ``mean`` ``(k, steps)``, ``quantiles[p]`` ``(k, steps)``.
+
+    ``note``: what a client should know about the quantiles (e.g. that they rest on few
+    residuals); None when there is nothing to say or none were asked for.
+    """
 
     mean: Array
     quantiles: Mapping[float, Array] = field(default_factory=dict)
+    note: str | None = None
 
 
 class TensorModel(Protocol):
@@ -163,7 +168,8 @@ def residual_offsets(
 
     ``q_s`` is interpolated linearly between the stored probabilities and clamped to the
     outermost ones; beyond the ``S`` stored steps the last row is used, widened by
-    ``sqrt(s / S)``.
+    ``sqrt(s / S)``. Offsets below the median are at most 0 and those above at least 0, so
+    every interval holds its forecast.
     """
     rows = quantiles.by_step if quantiles is not None else []
     levels = np.asarray(quantiles.levels if quantiles is not None else [], dtype=np.float64)
@@ -173,8 +179,10 @@ def residual_offsets(
         or any(len(row) != len(levels) for row in rows)
         or not np.all(np.diff(levels) > 0)
     ):
+        why = quantiles.note() if quantiles is not None and not rows else None
         raise InvalidRequest(
             "this model version has no usable residual quantiles, so it cannot give intervals"
+            + (f" ({why})" if why else "")
         )
     by_step = np.asarray(rows, dtype=np.float64)  # (S, L)
     stored = len(by_step)
@@ -182,7 +190,23 @@ def residual_offsets(
     table = (
         by_step[np.minimum(steps, stored) - 1] * np.sqrt(np.maximum(steps / stored, 1.0))[:, None]
     )
-    return np.array([[np.interp(p, levels, row) for row in table] for p in probabilities])
+    offsets = np.array([[np.interp(p, levels, row) for row in table] for p in probabilities])
+    # An interval always holds its forecast: a bound the residuals put on the wrong side of it
+    # (all of them positive, say) is moved onto the forecast.
+    below = np.asarray(probabilities) < 0.5
+    above = np.asarray(probabilities) > 0.5
+    offsets[below] = np.minimum(offsets[below], 0.0)
+    offsets[above] = np.maximum(offsets[above], 0.0)
+    return offsets
+
+
+def residual_horizon(
+    quantiles: ResidualQuantiles | None, mean: Array, probabilities: Sequence[float]
+) -> Horizon:
+    """A horizon ``mean`` ``(k, h)`` with :func:`residual_bands`, and their note when asked."""
+    bands = residual_bands(quantiles, mean, probabilities)
+    note = quantiles.note() if bands and quantiles is not None else None
+    return Horizon(mean, bands, note)
 
 
 def residual_bands(

@@ -65,6 +65,22 @@ class ForecastResult:
     windowed_scores: Scored | None
     horizon_scores: Scored | None
     best: str | None
+    trained_until: int | None = None  # positions before it are the version's training part
+    out_of_sample_scores: Scored | None = None  # the windowed scores after trained_until
+    intervals_note: str | None = None
+
+
+def trained_until(series: Array, tail: Sequence[float] | None) -> int | None:
+    """One past where ``series`` ``(n,)`` holds a version's last training values, else None.
+
+    The last place the whole tail occurs, so that a run of repeated values never lets a
+    training position pass as out of sample; None without a tail (older versions) or a match.
+    """
+    if not tail or len(series) < len(tail):
+        return None
+    runs = np.lib.stride_tricks.sliding_window_view(series, len(tail))
+    found = np.flatnonzero((runs == np.asarray(tail, dtype=np.float64)).all(axis=1))
+    return int(found[-1]) + len(tail) if len(found) else None
 
 
 def windowed_forecast(model: Forecaster, series: Array) -> Windowed:
@@ -202,9 +218,12 @@ def reference_forecasts(
     return out
 
 
-def score_windowed(series: Array, windowed: Mapping[str, Windowed]) -> Scored | None:
-    """Score every method on the positions all of them cover; None when there are none."""
-    start = max(w.start for w in windowed.values())
+def score_windowed(
+    series: Array, windowed: Mapping[str, Windowed], first: int = 0
+) -> Scored | None:
+    """Score every method on the positions all of them cover from ``first`` on; None when
+    there are none."""
+    start = max(first, *(w.start for w in windowed.values()))
     end = len(series)
     if start >= end:
         return None
@@ -276,6 +295,7 @@ def forecast(
     probabilities: Sequence[float] = (),
     actuals: Array | None = None,
     reference_limits: ReferenceLimits = ReferenceLimits(),
+    training_tail: Sequence[float] | None = None,
 ) -> ForecastResult:
     """The model's and the baselines' forecasts, intervals and scores for ``series`` ``(n,)``.
 
@@ -295,6 +315,7 @@ def forecast(
         levels=levels,
         probabilities=probabilities,
         reference_limits=reference_limits,
+        training_tail=training_tail,
     )[0]
 
 
@@ -308,11 +329,13 @@ def forecast_panel(
     levels: Sequence[float] = (),
     probabilities: Sequence[float] = (),
     reference_limits: ReferenceLimits = ReferenceLimits(),
+    training_tail: Sequence[float] | None = None,
 ) -> list[ForecastResult]:
     """:func:`forecast` of every ``(series, actuals)`` of ``panel``, the model asked once for all.
 
     One ``windowed`` and one ``ahead`` call of the model for the whole panel; each result
-    equals the one-series answer.
+    equals the one-series answer. ``training_tail``: the version's last training values
+    (``dataset.training_tail``), by which each series' in-sample positions are found.
     """
     for n in sorted({len(series) for series, _ in panel}):
         model.context.check(n)
@@ -338,6 +361,8 @@ def forecast_panel(
             levels=levels,
             probabilities=asked,
             reference_limits=reference_limits,
+            trained=trained_until(series, training_tail),
+            note=ahead.note,
         )
         for i, (series, actuals) in enumerate(panel)
     ]
@@ -357,8 +382,15 @@ def _result(
     levels: Sequence[float],
     probabilities: Sequence[float],
     reference_limits: ReferenceLimits,
+    trained: int | None = None,
+    note: str | None = None,
 ) -> ForecastResult:
-    """One series' result from its model forecasts and quantiles: intervals, baselines, scores."""
+    """One series' result from its model forecasts and quantiles: intervals, baselines, scores.
+
+    With ``trained`` (where the series holds the version's training part), the positions after
+    it are scored apart and choose ``best``: a model's scores on values it was trained on say
+    little about how it forecasts.
+    """
     n = len(series)
     intervals = prediction_intervals(quantiles, levels)
     by_probability = {f"{p:g}": quantiles[p] for p in probabilities}
@@ -369,9 +401,9 @@ def _result(
             series, fitted, start, horizon, season_length, reference_limits
         )
 
-    windowed_scores = score_windowed(
-        series, {MODEL: windowed, **{name: b.windowed for name, b in others.items()}}
-    )
+    every = {MODEL: windowed, **{name: b.windowed for name, b in others.items()}}
+    windowed_scores = score_windowed(series, every)
+    out_of_sample = score_windowed(series, every, trained) if trained is not None else None
     horizon_scores = None
     if actuals is not None and len(actuals):
         horizon_scores = score_horizon(
@@ -384,7 +416,10 @@ def _result(
         baselines=others,
         windowed_scores=windowed_scores,
         horizon_scores=horizon_scores,
-        best=best_method(windowed_scores),
+        best=best_method(out_of_sample if trained is not None else windowed_scores),
+        trained_until=trained,
+        out_of_sample_scores=out_of_sample,
+        intervals_note=note if (levels or probabilities) else None,
     )
     _check_finite(result)
     return result

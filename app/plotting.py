@@ -81,16 +81,29 @@ def _verdict(scored: Scored, baseline: str) -> str:
 
 
 def scores_text(result: ForecastResult) -> str:
-    """The text box: windowed scores of the model and the best baseline, horizon ones if any."""
-    windowed = result.windowed_scores
+    """The text box: one-step scores of the model and the best baseline (out of sample when the
+    series holds the version's training part), horizon ones if any."""
+    trained = result.trained_until
+    if trained is not None and result.out_of_sample_scores is None:
+        return (
+            f"No out-of-sample scores: every position\nup to {trained - 1} is in the version's"
+            " training part."
+        )
+    windowed = result.out_of_sample_scores if trained is not None else result.windowed_scores
     baseline = best_baseline(windowed)
     if windowed is None or baseline is None:
         return "No one-step scores: the series is no\nlonger than the model's window."
     header = f"{'':<26}" + "".join(f"{k.upper():>9}" for k in SHOWN_SCORES)
     shown = [MODEL, baseline]
+    where = (
+        "out of sample: after the version's training part"
+        if trained is not None
+        else "the version's training part is not found in the series"
+    )
     lines = [
         f"One step ahead, positions {windowed.start} to {windowed.end - 1}"
         f" ({windowed.end - windowed.start} values)",
+        where,
         "every method scored on the same positions",
         header,
         *_score_rows(windowed, shown),
@@ -201,7 +214,9 @@ def forecast_figure(
     n = len(series)
     horizon = len(result.model.forecast)
     start = focus_start(n, horizon, season_length)
-    best = best_baseline(result.windowed_scores)
+    best = best_baseline(
+        result.out_of_sample_scores if result.trained_until is not None else result.windowed_scores
+    )
     drawn = [best] if best is not None else []
     drawn += [b for b in (baselines or ()) if b in result.baselines and b not in drawn]
     ranks = {name: i if best is not None else i + 1 for i, name in enumerate(drawn)}

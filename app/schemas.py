@@ -394,6 +394,11 @@ class Forecast(BaseModel):
     timestamps: list[datetime] | None = Field(
         None, description="the time of each step (and of its bounds); only for stamped series"
     )
+    intervals_note: str | None = Field(
+        None,
+        description="what to know about the intervals and quantiles, e.g. that they rest on"
+        " few validation residuals; null when nothing (or none were asked for)",
+    )
 
 
 class Windowed(BaseModel):
@@ -451,7 +456,18 @@ class ForecastMetrics(BaseModel):
     """Accuracy of the model and the baselines."""
 
     windowed: ScoredPositions | None = Field(
-        description="one-step scores on the positions all methods cover; null when there are none"
+        description="one-step scores on the positions all methods cover; null when there are"
+        " none. Positions before trained_until are the version's training part: in-sample"
+    )
+    trained_until: int | None = Field(
+        None,
+        description="positions before this index are the version's training part, found by its"
+        " last training values in the series; null when the series does not hold them",
+    )
+    out_of_sample: ScoredPositions | None = Field(
+        None,
+        description="the one-step scores on the positions after trained_until only (what best"
+        " is chosen on then); null without trained_until or positions after it",
     )
     horizon: ScoredPositions | None = Field(
         None, description="scores of the horizon forecasts against actuals; only with actuals"
@@ -466,7 +482,10 @@ class ForecastResponse(BaseModel):
     windowed: Windowed
     baselines: dict[str, BaselineForecast]
     metrics: ForecastMetrics
-    best: str | None = Field(description="the method with the lowest windowed MAE")
+    best: str | None = Field(
+        description="the method with the lowest one-step MAE, out of sample when the series"
+        " holds the version's training part"
+    )
 
     @classmethod
     def of(
@@ -493,12 +512,15 @@ class ForecastResponse(BaseModel):
                 if quantiles
                 else None,
                 timestamps=stamps.times[n:] if stamps else None,
+                intervals_note=result.intervals_note,
             ),
             windowed=Windowed.of(result.model.windowed, stamps),
             baselines={k: BaselineForecast.of(b, stamps, n) for k, b in result.baselines.items()},
             metrics=ForecastMetrics(
                 windowed=ScoredPositions.of(result.windowed_scores),
                 horizon=ScoredPositions.of(result.horizon_scores),
+                trained_until=result.trained_until,
+                out_of_sample=ScoredPositions.of(result.out_of_sample_scores),
             ),
             best=result.best,
             **more,

@@ -30,7 +30,7 @@ from app.forecaster import (
     TensorInfo,
     Windowed,
     one_step_bands,
-    residual_bands,
+    residual_horizon,
 )
 from contract import store
 from contract.metadata import ModelMetadata
@@ -187,7 +187,7 @@ class LoadedModel:
         """The next ``steps`` values of every series from its last window, in one call."""
         windows = np.stack([s[-self.window_size :] for s in panel]).astype(np.float32)
         mean = self.forecast_windows(windows, steps).astype(np.float64)
-        return Horizon(mean, residual_bands(self.metadata.residual_quantiles, mean, probabilities))
+        return residual_horizon(self.metadata.residual_quantiles, mean, probabilities)
 
 
 def _power_of_two(n: int) -> int:

@@ -67,6 +67,7 @@ def _forecast_results(
         reference_limits=ReferenceLimits(
             settings.reference_max_length, settings.reference_max_season
         ),
+        training_tail=model.metadata.dataset.training_tail,
     )
 
 

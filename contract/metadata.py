@@ -57,6 +57,12 @@ class DatasetInfo(BaseModel):
     season_length_source: Literal["given", "frequency", "autocorrelation", "default"] | None = (
         Field(None, description="where the season length came from; None in older versions")
     )
+    training_tail: list[float] | None = Field(
+        None,
+        description="the training part's last values, by which the service finds where a"
+        " request's series holds the training part and scores the positions after it apart;"
+        " None in older versions",
+    )
 
 
 class ReferenceFit(BaseModel):
@@ -91,15 +97,37 @@ class Validation(BaseModel):
     )
 
 
+FEW_RESIDUALS = 30  # intervals on fewer one-step residuals than this are called rough
+
+
 class ResidualQuantiles(BaseModel):
     """Quantiles of validation residuals ``actual - forecast`` by steps ahead.
 
-    ``by_step[h - 1][j]`` is the ``levels[j]`` quantile of the residuals ``h`` steps ahead.
+    ``by_step[h - 1][j]`` is the ``levels[j]`` quantile of the residuals ``h`` steps ahead,
+    for the steps with enough residuals (``counts``); beyond them the service widens the last
+    row by the square root of the steps. Empty when the validation part gave fewer than two.
     """
 
     levels: list[float]
     by_step: list[list[float]]
     count: int = Field(ge=0, description="residuals behind the one-step quantiles")
+    counts: list[int] | None = Field(
+        None, description="residuals behind each step's row; None in versions before it"
+    )
+
+    def note(self) -> str | None:
+        """What a client should know about intervals from these residuals; None: nothing."""
+        if len(self.by_step) == 0:
+            return (
+                f"the version's validation part gave {self.count} residual(s), too few for"
+                " intervals"
+            )
+        if self.count < FEW_RESIDUALS:
+            return (
+                f"rough: the intervals rest on {self.count} one-step validation residuals"
+                f" (fewer than {FEW_RESIDUALS})"
+            )
+        return None
 
 
 class Hyperparameters(BaseModel):

@@ -60,6 +60,8 @@ Origins = npt.NDArray[np.signedinteger[Any]]  # positions a forecast starts from
 T = TypeVar("T")
 
 QUANTILE_STEPS = 30  # residual quantiles are kept for up to this many steps ahead
+MIN_RESIDUALS = 10  # a step's quantiles rest on at least this many residuals
+TRAINING_TAIL = 8  # training values recorded to find the training part in a request
 LR_SWEEP_EPOCHS = 40
 LR_SWEEP_START = 1e-6
 LR_SWEEP_GROWTH = 10 ** (1 / 8)  # one decade every 8 epochs: 1e-6 .. 1e-1
@@ -516,23 +518,45 @@ def score(series: Series, forecast: Array, with_references: bool = True) -> Vali
 def quantile_origins(series: Series, most: int | None = None) -> tuple[Origins, int]:
     """The validation origins whose multi-step residuals give the intervals, and the steps.
 
-    Every origin from the split on that has ``steps`` values after it; ``most`` thins them
-    evenly (a model whose every forecast refits a decomposition cannot afford hundreds).
+    Every origin from the split on with at least one value after it, each forecast
+    ``steps = min(30, validation length)`` ahead; a step that runs past the series' end has no
+    residual (:func:`residual_quantiles`). ``most`` thins them evenly (a model whose every
+    forecast refits a decomposition cannot afford hundreds).
     """
     steps = min(QUANTILE_STEPS, len(series.values) - series.split)
-    origins = np.arange(series.split, len(series.values) - steps + 1)
+    origins = np.arange(series.split, len(series.values))
     if most is not None and len(origins) > most:
         origins = origins[np.unique(np.linspace(0, len(origins) - 1, most).round().astype(int))]
     return origins, steps
 
 
 def residual_quantiles(series: Series, origins: Origins, predicted: Array) -> ResidualQuantiles:
-    """Quantiles by step of ``actual - predicted``; ``predicted`` ``(origins, steps)``."""
+    """Quantiles by step of ``actual - predicted`` ``(origins, steps)`` over the residuals there are.
+
+    Step ``h`` has one residual per origin with a value ``h`` steps after it. The rows kept are
+    those of the steps with at least :data:`MIN_RESIDUALS` residuals (and step 1 whenever it
+    has two: fewer give no spread at all); the service widens the last row kept by the square
+    root of the steps beyond it. ``counts`` records how many residuals each row rests on.
+    """
+    n = len(series.values)
     steps = predicted.shape[1]
-    truth = np.stack([series.values[t : t + steps] for t in origins])
+    at = origins[:, None] + np.arange(steps)[None, :]  # (origins, steps) positions forecast
+    truth = np.where(at < n, series.values[np.minimum(at, n - 1)], np.nan)
+    residuals = truth - predicted
+    counts = np.count_nonzero(~np.isnan(residuals), axis=0)
+    kept = int(np.count_nonzero(counts >= MIN_RESIDUALS))  # counts fall as steps grow
+    if kept == 0 and steps and counts[0] >= 2:
+        kept = 1
     levels = list(QUANTILE_LEVELS)
-    by_step = np.quantile(truth - predicted, levels, axis=0).T  # (steps, levels)
-    return ResidualQuantiles(levels=levels, by_step=by_step.tolist(), count=len(origins))
+    by_step = (
+        np.nanquantile(residuals[:, :kept], levels, axis=0).T if kept else np.empty((0, 0))
+    )  # (kept, levels)
+    return ResidualQuantiles(
+        levels=levels,
+        by_step=by_step.tolist(),
+        count=int(counts[0]) if steps else 0,
+        counts=[int(c) for c in counts[:kept]],
+    )
 
 
 def network_forecasts(
@@ -578,6 +602,7 @@ def dataset_info(series: Series) -> DatasetInfo:
         frequency=series.frequency,
         last_timestamp=series.last_timestamp,
         season_length_source=series.season_length_source,
+        training_tail=[float(v) for v in series.train[-TRAINING_TAIL:]],
     )
 
 

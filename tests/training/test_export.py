@@ -99,7 +99,11 @@ def test_metadata_is_complete_and_describes_the_run(
     assert (meta.name, meta.version, meta.architecture) == (name, 1, arch)
     assert (meta.window_size, meta.horizon, meta.season_length) == (WINDOW, horizon, 50)
     assert meta.dataset == DatasetInfo(
-        name="tiny", length=400, sha256=short_series.sha256(), split=300
+        name="tiny",
+        length=400,
+        sha256=short_series.sha256(),
+        split=300,
+        training_tail=short_series.values[292:300].tolist(),
     )
     assert meta.network.epochs == 1
     assert meta.network.tensorflow_version == tf.__version__
@@ -111,7 +115,9 @@ def test_metadata_is_complete_and_describes_the_run(
     assert len(quantiles.by_step) == 30
     assert all(len(row) == len(quantiles.levels) for row in quantiles.by_step)
     assert all(row == sorted(row) for row in quantiles.by_step)
-    assert quantiles.count == 100 - 30 + 1
+    # Every validation origin has a one-step residual; step h has one fewer per step.
+    assert quantiles.count == 100
+    assert quantiles.counts == [100 - h for h in range(30)]
     assert (folder / "saved_model.pb").is_file()
     assert (folder / "variables" / "variables.index").is_file()
     assert (folder / "assets" / "validation.png").stat().st_size > 0
