@@ -1,10 +1,15 @@
-"""Fill the README's API examples with real requests and responses from a running server.
+"""Fill the README's API examples with real requests and responses from a running server, or
+check that the README still shows what the server answers.
 
 Usage: start the service (``make serve``), then ``python bench/readme_examples.py
-[--url http://127.0.0.1:8000] [--only csv timeseries]``. Each section sits between
+[--url http://127.0.0.1:8000] [--only csv timeseries] [--check]``. Each section sits between
 ``<!-- NAME -->`` and ``<!-- /NAME -->`` in the README; ``--only`` refills just those named
 (the CSV and time-series ones need only ``synthetic-linear``). Long arrays in the output are cut
 to their first values.
+
+``--check`` writes nothing: it runs every command of the sections again and exits 1 naming each
+block whose command, status or answer's shape (its keys, nested, and the kinds of its values:
+numbers may differ from one training run to the next) differs from the README's.
 """
 
 from __future__ import annotations
@@ -196,18 +201,75 @@ def _fill(text: str, name: str, blocks: list[str]) -> str:
     return head + f"{marker}\n```console\n" + "\n\n".join(blocks) + f"\n```\n{end}" + tail
 
 
+def _shown_blocks(text: str, name: str) -> list[str]:
+    """The blocks the README shows between ``<!-- name -->`` and ``<!-- /name -->``."""
+    inside = text.split(f"<!-- {name} -->", 1)[1].split(f"<!-- /{name} -->", 1)[0]
+    body = inside.strip().removeprefix("```console").removesuffix("```").strip()
+    return body.split("\n\n$ ")
+
+
+def shape(value: Any) -> Any:
+    """What a JSON value looks like: keys kept, values replaced by their kind; a list by the
+    shape of its first item (the README cuts long lists)."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    if isinstance(value, bool) or value is None:
+        return value if value is None else "bool"
+    return "number" if isinstance(value, (int, float)) else "str"
+
+
+def _parts(block: str) -> tuple[str, str, Any]:
+    """A block's command, status line and parsed answer (None when it is not JSON)."""
+    command, _, rest = block.removeprefix("$ ").partition("\n")
+    status, _, answer = rest.partition("\n")
+    try:
+        return command, status, shape(json.loads(answer))
+    except json.JSONDecodeError:
+        return command, status, answer if status.startswith("# HTTP") else None
+
+
+def differences(shown: list[str], fresh: list[str]) -> list[str]:
+    """What differs between the README's blocks and the server's, one line each."""
+    if len(shown) != len(fresh):
+        return [f"the README shows {len(shown)} blocks, the server's answers make {len(fresh)}"]
+    out = []
+    for i, (old, new) in enumerate(zip(shown, fresh, strict=True), 1):
+        (c0, s0, a0), (c1, s1, a1) = _parts(old), _parts(new)
+        what = c0[:80]
+        if c0 != c1:
+            out.append(f"block {i}: the command differs: README {c0[:80]!r}, now {c1[:80]!r}")
+        elif s0.split(",")[0] != s1.split(",")[0]:
+            out.append(f"block {i} ({what}): status {s0!r} in the README, {s1!r} now")
+        elif a0 != a1:
+            out.append(f"block {i} ({what}): the answer's shape differs from the README's")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), default=sorted(SECTIONS))
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the README instead of writing it"
+    )
     args = parser.parse_args()
     text = README.read_text()
+    problems = []
     with httpx.Client(base_url=args.url, timeout=60) as client:
         for key in args.only:
             name, examples = SECTIONS[key]
             blocks = examples(client, args.url)
+            if args.check:
+                found = differences(_shown_blocks(text, name), blocks)
+                problems += [f"{name}: {line}" for line in found]
+                continue
             text = _fill(text, name, blocks)
             print("\n\n".join(blocks))
+    if args.check:
+        print("\n".join(problems) or "every README example answers as shown")
+        return 1 if problems else 0
     README.write_text(text)
     return 0
 
