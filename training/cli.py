@@ -554,6 +554,9 @@ def run(args: argparse.Namespace) -> int:
         _list_architectures()
         return 0
     _check_arguments(args)
+    if args.arima_time_cap is not None:
+        # The references scored beside every version read the cap from the environment.
+        os.environ[ARIMA_TIME_CAP_ENV] = f"{args.arima_time_cap:g}"
     if args.store.exists() and not args.store.is_dir():
         raise CliError(f"--store {args.store} is not a folder")
     if args.defaults_if_empty:

@@ -52,6 +52,7 @@ from contract.store import (
 )
 from training import defaults, plots, windows
 from training.architectures import ARCHITECTURES, Architecture
+from training.capped import ARIMA_TIME_CAP_ENV, CappedFailed, arima_time_cap, run_capped
 from training.data import DataError, Series, check_length, fit_length
 from training.export import Servable, load, save
 
@@ -468,20 +469,35 @@ def score_references(series: Series) -> tuple[dict[str, Scores], dict[str, Refer
     """AutoETS and AutoARIMA fitted on the training part, scored one step ahead on the rest.
 
     Fitted once per series, split and season in a process, however many architectures are
-    trained on it. A reference that cannot be fitted has no score and says why.
+    trained on it, each under the AutoARIMA time cap (``FORECAST_ARIMA_TIME_CAP``). A reference
+    that cannot be fitted, or runs past the cap, has no score and says why.
     """
     key = (series.sha256(), series.split, series.season_length)
     if key not in _FITTED_REFERENCES:
         x, split, m = series.values, series.split, series.season_length
         scale = metrics.naive_scale(series.train)
         scores, fits = {}, {}
+        cap = arima_time_cap()
         for name in references.NAMES:
+            season = references.season_used(name, m, split)
             try:
-                fitted = references.windowed(name, x, split, m)
-            except references.ReferenceError as e:
-                season = references.season_used(name, m, split)
+                # AutoARIMA's seasonal search can take many minutes (a season of 48): capped as
+                # the auto_arima versions are (training.statistical).
+                done, fitted = run_capped(
+                    references.windowed, (name, x, split, m), cap, (references.ReferenceError,)
+                )
+            except (references.ReferenceError, CappedFailed) as e:
                 fits[name] = ReferenceFit(
                     model=None, season_length=season, fit_values=0, seconds=0.0, error=str(e)
+                )
+                continue
+            if not done:
+                fits[name] = ReferenceFit(
+                    model=None,
+                    season_length=season,
+                    fit_values=0,
+                    seconds=cap,
+                    error=f"not scored: {name} ran past the {cap:g} s cap ({ARIMA_TIME_CAP_ENV})",
                 )
                 continue
             scores[name] = Scores(**metrics.score(x[split:], fitted.values, scale))

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import multiprocessing
-import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -45,6 +43,8 @@ from contract.local_store import LocalStore
 from contract.metadata import ModelMetadata, StatsforecastInfo
 from contract.publishing import now_utc
 from contract.statistical import Shape
+from training import capped
+from training.capped import CappedFailed, run_capped
 from training.data import DataError, Series, fit_length
 
 if TYPE_CHECKING:
@@ -53,26 +53,13 @@ if TYPE_CHECKING:
 Array = npt.NDArray[np.float64]
 
 NAMES = statistical.NAMES
-DEFAULT_ARIMA_TIME_CAP = 30.0
-ARIMA_TIME_CAP_ENV = "FORECAST_ARIMA_TIME_CAP"
+DEFAULT_ARIMA_TIME_CAP = capped.DEFAULT_ARIMA_TIME_CAP
+ARIMA_TIME_CAP_ENV = capped.ARIMA_TIME_CAP_ENV
+arima_time_cap = capped.arima_time_cap
 QUICK_VALUES = 1000
 QUANTILE_ORIGINS = 30  # each origin is one forward over the prefix: a decomposition each
 # The longer cycle a frequency has beside its usual season (MSTL's second season).
 LONGER_SEASONS = {"quarter-hourly": 672, "half-hourly": 336, "hourly": 168, "daily": 365}
-
-
-def arima_time_cap() -> float:
-    """The AutoARIMA time cap: ``FORECAST_ARIMA_TIME_CAP`` seconds, else the default."""
-    text = os.environ.get(ARIMA_TIME_CAP_ENV)
-    if text is None:
-        return DEFAULT_ARIMA_TIME_CAP
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"{ARIMA_TIME_CAP_ENV} must be a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise DataError(f"{ARIMA_TIME_CAP_ENV} must be positive, got {text!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -195,37 +182,13 @@ def _fit(shape: Shape, values: Array, quick: str | None = None) -> Any:
             ) from None
 
 
-def _fit_into(pipe: Any, shape: Shape, values: Array, quick: str | None) -> None:
-    """A child process's body: the fitted model, or the error's message, back through ``pipe``."""
-    try:
-        pipe.send(("ok", _fit(shape, values, quick)))
-    except DataError as e:
-        pipe.send(("error", str(e)))
-
-
 def _capped(shape: Shape, values: Array, cap: float, quick: str | None) -> Any | None:
-    """``_fit`` in a child process; None when it runs past ``cap`` seconds (the child is killed)."""
-    # fork: the child has the parent's modules already, and no main module to import again.
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_fit_into, args=(send, shape, values, quick), daemon=True)
-    child.start()
-    send.close()
+    """``_fit`` under the time cap (:mod:`training.capped`); None when it runs past it."""
     try:
-        if not receive.poll(cap):
-            return None
-        status, result = receive.recv()
-    except EOFError:
-        raise DataError(
-            f"{shape.name}'s fit ended its process without a result (exit {child.exitcode})"
-        ) from None
-    finally:
-        child.kill()
-        child.join()
-        receive.close()
-    if status == "error":
-        raise DataError(result)
-    return result
+        done, model = run_capped(_fit, (shape, values, quick), cap, (DataError,))
+    except CappedFailed as e:
+        raise DataError(f"{shape.name}'s fit failed: {e}") from None
+    return model if done else None
 
 
 def search(shape: Shape, values: Array, cap: float) -> tuple[Any, str, bool]:

@@ -175,3 +175,27 @@ def test_mstl_with_rs_loess_jumps_decomposes_as_without_them() -> None:
     jumped = mstl(x, period=[365], stl_kwargs=fitting.stl_jumps(365))["seasonal"].to_numpy()
     assert fitting.stl_jumps(365) == {"seasonal_jump": 2, "trend_jump": 64, "low_pass_jump": 37}
     np.testing.assert_allclose(jumped, exact, atol=0.02 * np.std(exact))
+
+
+def test_a_reference_past_the_time_cap_is_not_scored_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from training import pipeline
+
+    monkeypatch.setenv(fitting.ARIMA_TIME_CAP_ENV, "0.0001")
+    series = _monthly(seed=9)  # not fitted before in this process (the fits are cached)
+    scores, fits = pipeline.score_references(series)
+    assert "auto_arima" not in scores and "auto_ets" not in scores
+    assert fits["auto_arima"].error == (
+        "not scored: auto_arima ran past the 0.0001 s cap (FORECAST_ARIMA_TIME_CAP)"
+    )
+
+
+def test_a_capped_call_returns_its_result_or_its_expected_error() -> None:
+    from training.capped import CappedFailed, run_capped
+
+    assert run_capped(divmod, (7, 2), 30.0) == (True, (3, 1))
+    with pytest.raises(ZeroDivisionError):
+        run_capped(divmod, (7, 0), 30.0, (ZeroDivisionError,))
+    with pytest.raises(CappedFailed, match="ZeroDivisionError"):
+        run_capped(divmod, (7, 0), 30.0)
