@@ -9,14 +9,19 @@ concurrent HTTP clients, and in the same run times:
 
 Writes bench/results/serving.md. Usage: ``python bench/serving.py [--store DIR] [--quick]``;
 ``--panel`` runs only the many-series rows (100 series in one request beside 100 single
-requests) and writes them as their own section of that file, with the machine's load.
+requests) and writes them as their own section of that file, with the machine's load;
+``--statistical`` runs only the statistical versions' rows (AutoETS and AutoARIMA fitted on the
+synthetic series by ``python -m training.cli`` into a scratch store, then POST /forecast with the
+whole 1,461 values) and writes them as another section.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -224,10 +229,129 @@ def panel_section(store: Path, series: np.ndarray, repeats: int, log: Path) -> s
     )
 
 
+STATISTICAL = ("auto_ets", "auto_arima")
+STATISTICAL_SECTION = "## Statistical versions"
+STATISTICAL_TARGET_MS = 20.0
+
+
+def _train_statistical(store: Path, log: Path) -> float:
+    """:data:`STATISTICAL` fitted on the synthetic series into ``store``; the wall seconds.
+
+    ``python -m training.cli`` with this checkout first on ``PYTHONPATH`` (the ``forecast-train``
+    script imports whatever checkout the package was installed from).
+    """
+    path = os.pathsep.join(p for p in (str(harness.ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    archs = [a for arch in STATISTICAL for a in ("--arch", arch)]
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        subprocess.run(
+            [sys.executable, "-m", "training.cli", *archs, "--store", str(store), "--quiet"],
+            cwd=harness.ROOT, env={**os.environ, "PYTHONPATH": path},
+            stdout=out, stderr=subprocess.STDOUT, check=True,
+        )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def _statistical_in_process(folder: Path, series: np.ndarray) -> float:
+    """Seconds for the statistical calls /forecast makes: the windowed forecasts and the horizon."""
+    from contract import statistical
+    from contract import store as store_format
+
+    meta = store_format.read_metadata(folder)
+    assert meta.statsforecast is not None
+    shape = statistical.Shape(meta.architecture, tuple(meta.statsforecast.season_lengths))
+    model = statistical.load(folder, meta.statsforecast.sha256)
+
+    def calls() -> None:
+        statistical.windowed(shape, model, series)
+        statistical.ahead(shape, model, series, HORIZON)
+
+    return _median_seconds(calls, 20)
+
+
+def statistical_section(series: np.ndarray, repeats: int, scratch: Path) -> str:
+    """The statistical versions' section of the results, measured on a server of its own."""
+    from contract import store as store_format
+
+    store = scratch / "statistical-store"
+    train_s = _train_statistical(store, scratch / "train-statistical.log")
+    names = [f"synthetic-{a.replace('_', '-')}" for a in STATISTICAL]
+    folders = {
+        n: store_format.version_dir(store, n, max(store_format.versions(store, n))) for n in names
+    }
+    meta = {n: store_format.read_metadata(f) for n, f in folders.items()}
+    floors = {n: _statistical_in_process(f, series) for n, f in folders.items()}
+    rows = []
+    with harness.serve(
+        {"FORECAST_MODEL_STORE": str(store)},
+        scratch / "server-statistical.log",
+        "--no-access-log",
+        ready=lambda url: all(harness.available(url, n) for n in names),
+    ) as server:
+        post = f"{server.url}/forecast"
+        load_before = Path("/proc/loadavg").read_text().split()[:3]
+        for n in names:
+            body = {"model": n, "series": series.tolist(), "horizon": HORIZON}
+            harness.load("POST", post, body, concurrency=1, max_requests=20, max_seconds=30)
+            for c in (1, 8):
+                result = harness.load(
+                    "POST", post, body, concurrency=c,
+                    max_requests=repeats * (1 + c // 8), max_seconds=60,
+                )  # fmt: skip
+                rows.append((n, c, result))
+        load_after = Path("/proc/loadavg").read_text().split()[:3]
+    busy = max(float(load_before[0]), float(load_after[0])) > 1
+    shared = " (above 1: other work shared the two cores with client and server)" if busy else ""
+    lines = [
+        STATISTICAL_SECTION,
+        "",
+        f"Measured on its own with `python bench/serving.py --statistical` on"
+        f" {harness.machine()}; load average (1, 5, 15 min) {' '.join(load_before)} before and"
+        f" {' '.join(load_after)} after{shared}. {', '.join(STATISTICAL)} fitted on the synthetic series"
+        f" (split at 1000, season 365) by `python -m training.cli --arch auto_ets --arch"
+        f" auto_arima` into a scratch store in {train_s:.0f} s; POST /forecast with the whole"
+        f" {len(series):,} values, horizon {HORIZON}, the default baselines, as the WaveNet rows"
+        " above. In process: the `contract.statistical` calls /forecast makes (`windowed` over"
+        " the series and the horizon), median of 20.",
+        "",
+        "| version | fitted | concurrency | requests | errors | p50 ms | p95 ms | p99 ms | req/s |"
+        " in process ms |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for n, c, r in rows:
+        info = meta[n].statsforecast
+        fitted = info.model if info is not None else "-"
+        lines.append(
+            f"| {n} | {fitted} | {c} | {r.requests} | {len(r.errors)} | {r.percentile(50):.2f} |"
+            f" {r.percentile(95):.2f} | {r.percentile(99):.2f} | {r.throughput:.1f} |"
+            f" {floors[n] * 1000:.2f} |"
+        )
+    lines += ["", "| target | figure | met |", "| --- | --- | --- |"]
+    for n, c, r in rows:
+        if c == 1:
+            p50 = r.percentile(50)
+            met = "yes" if p50 <= STATISTICAL_TARGET_MS else "MISSED"
+            lines.append(
+                f"| {n} /forecast p50, {len(series):,} points, at most"
+                f" {STATISTICAL_TARGET_MS:.0f} ms | {p50:.2f} ms | {met} |"
+            )
+    for n, c, r in rows:
+        lines += [f"- error in {n} at concurrency {c}: {e}" for e in r.errors[:3]]
+    return "\n".join(lines)
+
+
 def _with_section(text: str, section: str) -> str:
-    """``text`` with its many-series section replaced by (or ended with) ``section``."""
-    head = text.split(PANEL_SECTION)[0].rstrip()
-    return f"{head}\n\n{section}\n"
+    """``text`` with the section of ``section``'s heading replaced by it, or ended with it.
+
+    A section runs from its ``## `` heading to the next one or the end.
+    """
+    heading = section.split("\n", 1)[0]
+    before, found, after = text.partition(heading + "\n")
+    if not found:
+        return f"{text.rstrip()}\n\n{section}\n"
+    rest = after.split("\n## ", 1)
+    tail = f"\n\n## {rest[1].rstrip()}\n" if len(rest) == 2 else "\n"
+    return f"{before.rstrip()}\n\n{section}{tail}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,12 +359,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", type=Path, help=f"a store holding {MODEL}")
     parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
     parser.add_argument("--panel", action="store_true", help="only the many-series rows")
+    parser.add_argument(
+        "--statistical", action="store_true", help="only the statistical versions' rows"
+    )
     args = parser.parse_args(argv)
     scale = 0.2 if args.quick else 1.0
 
     from training.data import synthetic_values
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    if args.statistical:
+        section = statistical_section(synthetic_values(), 80 if args.quick else 400, scratch)
+        print(section)
+        if not args.quick:
+            RESULTS.write_text(_with_section(RESULTS.read_text(), section))
+            print(f"written to {RESULTS}")
+        return 0
     store = _store_with_model(args.store, scratch / "store")
     series = {n: synthetic_values(length=n) for n in (1461, 10_000, 100_000)}
     if args.panel:
