@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STORE ?= model_store
-# The optional dependencies to install: the developer's tools here; the image installs `gpu`
-# (TensorFlow's CUDA libraries) or nothing (a CPU image).
+# The optional dependencies `make install` adds, and test, lint and typecheck need: the
+# developer's tools here; the image installs `gpu` (TensorFlow's CUDA libraries) or nothing (a
+# CPU image). `make serve` and `make train-defaults` install the project alone, without extras.
 EXTRAS ?= test,dev,ray
 HOST ?= 0.0.0.0
 PORT ?= 8000
@@ -13,17 +14,29 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 .PHONY: install serve test lint typecheck check ui-check train-defaults bench-accuracy \
 	bench-serving container-check deploy-check clean
 
-# The stamp is remade whenever pyproject.toml changes, so `make` re-installs after a dependency edit.
-$(BIN)/.installed: pyproject.toml
+comma := ,
+# One stamp per set of extras: .installed for the project alone, .installed-test+dev+ray for
+# `EXTRAS=test,dev,ray`, so a venv `make serve` made gets the extras on the first `make test`.
+# Each is remade whenever pyproject.toml changes, so `make` re-installs after a dependency edit.
+installed = $(BIN)/.installed$(if $(1),-$(subst $(comma),+,$(1)))
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.$(if $(EXTRAS),[$(EXTRAS)])'
+
+$(BIN)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-install: $(BIN)/.installed
+# A set of extras installs the project too, so it stamps .installed as well.
+$(BIN)/.installed-%: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[$(subst +,$(comma),$*)]'
+	touch $@ $(BIN)/.installed
+
+install: $(call installed,$(EXTRAS))
 
 # Trains the default models only when the store holds none, then serves on $(PORT).
-train-defaults: install
+train-defaults: $(BIN)/.installed
 	$(BIN)/forecast-train --defaults-if-empty --store $(STORE)
 
 serve: train-defaults
@@ -35,11 +48,7 @@ test: install
 # The web page and /docs in Debian's Chromium (playwright drives it; no browser is downloaded),
 # against uvicorn over real SavedModels, with every host but 127.0.0.1 unreachable.
 # UI_SCREENSHOTS=dir keeps the screenshots.
-$(BIN)/.installed-browser: $(BIN)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,browser]'
-	touch $@
-
-ui-check: $(BIN)/.installed-browser
+ui-check: $(BIN)/.installed-test+dev+browser
 	@command -v chromium >/dev/null || { echo "ui-check needs Debian's chromium: apt-get install -y chromium"; exit 1; }
 	$(BIN)/python -m pytest tests/browser -p no:cacheprovider -o addopts="--strict-markers -ra"
 

@@ -1,12 +1,21 @@
-"""TensorFlow's devices: the GPU when there is one (memory grown on demand), else the CPU."""
+"""TensorFlow's devices: the GPU when there is one (memory grown on demand), else the CPU.
+
+The service's first import of TensorFlow is here (``app.main`` imports this module before any
+other of the app's), inside :func:`contract.host.cuda_logs_dropped` like the device search, so a
+host without NVIDIA's driver starts without CUDA's complaints.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Literal
 
-import tensorflow as tf
+from contract import host
+
+with host.cuda_logs_dropped():
+    import tensorflow as tf
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +35,12 @@ def configure_devices(device: Literal["auto", "cpu", "gpu"]) -> list[Device]:
     and the CPU when there is none; ``cpu`` hides the GPUs; ``gpu`` refuses to run without one.
     Device set-up is per process: a second call (a second app in one test process) only reports.
     """
-    gpus = tf.config.list_physical_devices("GPU")
+    # Asked for a GPU, the user sees TensorFlow's own account of why there is none.
+    with contextlib.nullcontext() if device == "gpu" else host.cuda_logs_dropped():
+        gpus = tf.config.list_physical_devices("GPU")
     if device == "gpu" and not gpus:
-        raise RuntimeError("FORECAST_DEVICE is 'gpu' but TensorFlow finds no GPU")
+        driver = "" if host.has_nvidia_driver() else " (this host has no NVIDIA driver)"
+        raise RuntimeError(f"FORECAST_DEVICE is 'gpu' but TensorFlow finds no GPU{driver}")
     try:
         if device == "cpu":
             tf.config.set_visible_devices([], "GPU")

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from contract import baselines, references, statistical, store
+from contract import baselines, host, references, statistical, store
 from contract.local_store import LocalStore
 from contract.selection import best_by_dataset
 from training import fanout
@@ -303,8 +303,14 @@ def _import_logs_held() -> Iterator[None]:
 
 
 def _architectures() -> dict[str, Architecture]:
-    with _import_logs_held():
+    # TensorFlow's first look for devices is made here, so a host without NVIDIA's driver
+    # never shows CUDA's complaint about it.
+    with _import_logs_held(), host.cuda_logs_dropped():
+        import tensorflow as tf
+
         from training.architectures import ARCHITECTURES
+
+        tf.config.list_physical_devices()
     return ARCHITECTURES
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -55,6 +54,7 @@ from training.architectures import ARCHITECTURES, Architecture
 from training.capped import ARIMA_TIME_CAP_ENV, CappedFailed, arima_time_cap, run_capped
 from training.data import DataError, Series, check_length, fit_length
 from training.export import Servable, load, save
+from training.progress import FitProgress
 
 Array = npt.NDArray[np.float64]
 Origins = npt.NDArray[np.signedinteger[Any]]  # positions a forecast starts from
@@ -346,7 +346,7 @@ def _fit(
     *,
     hold: tuple[Array, Array, Array | None] | None = None,
     schedule: keras.callbacks.Callback | None = None,
-    verbose: int = 0,
+    progress: FitProgress | None = None,
 ) -> dict[str, list[float]]:
     """Fit ``model`` on ``data`` (early stopping on ``hold`` when given); returns the history.
 
@@ -363,6 +363,8 @@ def _fit(
         callbacks.append(schedule)
     if arch.stateful:
         callbacks.append(_ResetStates())
+    if progress is not None:
+        callbacks.append(progress)
     history = model.fit(
         windows.dataset(*data, hp.batch_size, shuffle=not arch.stateful, seed=hp.seed),
         validation_data=(
@@ -371,7 +373,7 @@ def _fit(
         epochs=epochs,
         callbacks=callbacks,
         shuffle=False,  # the dataset shuffles itself; stateful windows must stay in order
-        verbose=verbose,
+        verbose=0,  # not Keras' line per epoch: progress, when given, is one line a model
     )
     return {k: [float(v) for v in vs] for k, vs in history.history.items()}
 
@@ -412,7 +414,7 @@ def train(config: TrainConfig) -> Trained:
     arch, series = config.arch, config.series
     hp = config.hyperparameters
     data = _split_windows(series.train, arch, hp)
-    verbose = 0 if not config.verbose else 1 if sys.stdout.isatty() else 2
+    progress = FitProgress(config.model_name, refit=hp.refit) if config.verbose else None
 
     started = time.perf_counter()
     sweep = None
@@ -422,7 +424,7 @@ def train(config: TrainConfig) -> Trained:
         sweep = (rates, losses)
 
     model = _compiled(arch, hp, hp.learning_rate)
-    history = _fit(model, arch, hp, data.fit, hp.max_epochs, hold=data.hold, verbose=verbose)
+    history = _fit(model, arch, hp, data.fit, hp.max_epochs, hold=data.hold, progress=progress)
     _check_finite(history, arch.name, hp.learning_rate)
     searched = len(history["loss"])
     epochs = searched
@@ -433,7 +435,7 @@ def train(config: TrainConfig) -> Trained:
         # most recent values, a whole season's jump among them) is learnt from too.
         epochs = int(np.argmin(history["val_loss"])) + 1
         model = _compiled(arch, hp, hp.learning_rate)
-        refit = _fit(model, arch, hp, data.every, epochs, verbose=verbose)
+        refit = _fit(model, arch, hp, data.every, epochs, progress=progress)
         _check_finite(refit, f"{arch.name} refitted", hp.learning_rate)
         history["refit_loss"] = refit["loss"]
     if arch.stateful:

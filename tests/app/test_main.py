@@ -10,11 +10,18 @@ import numpy as np
 import pytest
 
 from bench.harness import serve
+from contract import host
 from tests.app.support import TestClient
 
 
 @pytest.fixture(scope="module")
-def server(trained_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the module's server writes to stdout and stderr."""
+    return tmp_path_factory.mktemp("uvicorn") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def server(trained_store: Path, server_log: Path) -> Iterator[str]:
     """``uvicorn app.main:app`` in a subprocess on 127.0.0.1, configured from the environment.
 
     Ready means every version found at start has loaded: the test asserts all four are there.
@@ -24,9 +31,34 @@ def server(trained_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "FORECAST_API_KEYS": "socket-key",
         "FORECAST_MAX_BODY_BYTES": "4096",
     }
-    log = tmp_path_factory.mktemp("uvicorn") / "server.log"
-    with serve(settings, log) as running_server:
+    with serve(settings, server_log) as running_server:
         yield running_server.url
+
+
+@pytest.mark.skipif(not host.cuda_logs_are_noise(), reason="NVIDIA's driver or GPUs chosen")
+def test_a_host_without_nvidia_driver_starts_without_cuda_logs(
+    server: str, server_log: Path
+) -> None:
+    log = server_log.read_text(encoding="utf-8")
+    assert "Application startup complete" in log
+    assert "TensorFlow devices: /device:CPU:0" in log
+    assert "cuInit" not in log and "cuda drivers" not in log
+    assert not [line for line in log.splitlines() if host.is_cuda_log_line(line.encode())]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(host.has_nvidia_driver(), reason="the host has NVIDIA's driver")
+def test_forecast_device_gpu_without_the_driver_refuses_to_start(tmp_path: Path) -> None:
+    settings = {"FORECAST_MODEL_STORE": str(tmp_path), "FORECAST_DEVICE": "gpu"}
+    with (
+        pytest.raises(RuntimeError, match="server exited early") as failed,
+        serve(settings, tmp_path / "server.log"),
+    ):
+        pass
+    assert (
+        "FORECAST_DEVICE is 'gpu' but TensorFlow finds no GPU (this host has no NVIDIA driver)"
+        in str(failed.value)
+    )
 
 
 def test_forecast_over_a_real_socket(server: str, series: np.ndarray) -> None:

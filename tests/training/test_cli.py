@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from contract import baselines, statistical, store
+from contract import baselines, host, statistical, store
 from contract.metadata import Hyperparameters
 from training import pipeline
 from training.architectures import ARCHITECTURES
@@ -235,6 +236,39 @@ def test_console_script_reports_one_line_and_status_2(
     assert done.stdout == ""
     assert done.stderr.splitlines() == [done.stderr.strip()]
     assert done.stderr.startswith(PREFIX + message)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(host.has_nvidia_driver(), reason="the host has NVIDIA's driver")
+@pytest.mark.parametrize("log_level", ["2", "0"])
+def test_console_script_on_a_host_without_nvidia_driver_shows_no_cuda_logs(
+    tmp_path: Path, log_level: str
+) -> None:
+    csv = _write_csv(tmp_path / "d.csv")
+    argv = ["--arch", "linear", "--data", str(csv), "--column", "units", "--no-references"]
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), *argv, *TINY, "--store", str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env | {"TF_CPP_MIN_LOG_LEVEL": log_level},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cuInit" not in done.stderr and "cuda drivers" not in done.stderr
+    if log_level == "0":  # every log asked for: TensorFlow's others still show
+        assert re.search(r"^I\d{4} .* port\.cc:\d+\] ", done.stderr, re.MULTILINE), done.stderr
+    else:
+        assert done.stderr == ""
+    # One progress line per model in place of Keras' line per epoch.
+    out = done.stdout.splitlines()
+    assert not [line for line in out if line.startswith("Epoch")]
+    started = out.index(next(line for line in out if line.startswith("[1/1] training d-linear")))
+    assert re.fullmatch(
+        r"  d-linear: 1 epoch, best hold-out loss \S+ at epoch 1(, refit 1 epoch)?, \d+\.\d s",
+        out[started + 1],
+    ), out
+    assert out[started + 2].startswith("name ")
 
 
 @pytest.mark.parametrize(
