@@ -5,20 +5,26 @@ The main panel shows the recent past and the horizon (how far back comes from th
 :func:`focus_start`), the model's horizon forecast bold inside its interval bands, the actuals as
 points, the model's one-step forecasts over the same past, and the baselines thin and grey. A
 small panel below shows the whole history with the focus span marked, and a text box beside it
-the scores of the model against the best baseline on the same positions.
+the scores of the model against the best baseline on the same positions. With the request's
+stamps the x axis is in their times, labelled with their step ("month"); without, in time steps.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import tzinfo
 
 import numpy as np
+import numpy.typing as npt
+from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from app.forecaster import Array
 from app.forecasting import MODEL, ForecastResult, Scored
+from contract.frequency import UNITS, Stamps
 
 MODEL_COLOR = "C0"
 SERIES_COLOR = "0.15"
@@ -26,6 +32,55 @@ BEST_BASELINE_COLOR = "0.35"
 OTHER_BASELINE_COLORS = ("0.55", "0.65", "0.45", "0.75", "0.5")
 OTHER_BASELINE_STYLES = ((0, (1, 1.5)), "-.", (0, (4, 2)), (0, (6, 1.5, 1, 1.5)), ":")
 SHOWN_SCORES = ("mae", "rmse", "mase")
+STEPS_LABEL = "time step"
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """Where position ``i`` of a series (or of its horizon, after it) sits on a picture's x axis.
+
+    Without stamps at ``i`` itself, labelled "time step"; with stamps at value ``i``'s time
+    (matplotlib's date numbers), labelled with their step's unit ("month"). A half position, the
+    edge between two values, lies halfway between their times; before the first stamp and after
+    the last the first and last steps go on.
+    """
+
+    dates: npt.NDArray[np.float64] | None = None  # (n + horizon,)
+    label: str = STEPS_LABEL
+    tz: tzinfo | None = None
+
+    @classmethod
+    def of(cls, stamps: Stamps | None) -> TimeAxis:
+        """The axis of a series with ``stamps`` (of its values and horizon), or of steps."""
+        if stamps is None or len(stamps.times) < 2:
+            return cls()
+        dates = np.asarray(mdates.date2num(stamps.times), dtype=np.float64)
+        unit = UNITS.get(stamps.frequency, stamps.frequency)
+        return cls(dates, unit, stamps.times[0].tzinfo)
+
+    def at(self, positions: npt.ArrayLike) -> Array:
+        """The x coordinates of ``positions`` (any shape, fractions allowed)."""
+        where = np.asarray(positions, dtype=np.float64)
+        dates = self.dates
+        if dates is None:
+            return where
+        last = len(dates) - 1
+        x = np.interp(where, np.arange(len(dates)), dates)
+        x = np.where(where < 0, dates[0] + where * (dates[1] - dates[0]), x)
+        return np.where(where > last, dates[-1] + (where - last) * (dates[-1] - dates[-2]), x)
+
+    def x(self, position: float) -> float:
+        """The x coordinate of one position."""
+        return float(self.at(position))
+
+    def draw(self, ax: Axes, *, labelled: bool = True) -> None:
+        """Dates as ``ax``'s ticks when the axis has them, and its label under them."""
+        if self.dates is not None:
+            locator = mdates.AutoDateLocator(tz=self.tz)
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=self.tz))
+        if labelled:
+            ax.set_xlabel(self.label)
 
 
 def focus_start(n: int, horizon: int, season_length: int | None) -> int:
@@ -130,18 +185,21 @@ def _draw_focus(
     start: int,
     baselines: Mapping[str, int],
     actuals: Array | None,
+    axis: TimeAxis,
 ) -> None:
     n = len(series)
     values = result.model.forecast
-    future = np.arange(n, n + len(values))
-    ax.axvspan(n - 0.5, n + len(values) - 0.5, color="0.94", lw=0, zorder=0)
-    ax.plot(np.arange(start, n), series[start:], lw=1.1, color=SERIES_COLOR, label="series")
+    future = axis.at(np.arange(n, n + len(values)))
+    ax.axvspan(axis.x(n - 0.5), axis.x(n + len(values) - 0.5), color="0.94", lw=0, zorder=0)
+    ax.plot(
+        axis.at(np.arange(start, n)), series[start:], lw=1.1, color=SERIES_COLOR, label="series"
+    )
 
     windowed = result.model.windowed
     first = max(start, windowed.start)
     if first < n:
         ax.plot(
-            np.arange(first, n),
+            axis.at(np.arange(first, n)),
             windowed.values[first - windowed.start :],
             lw=1.0,
             color=MODEL_COLOR,
@@ -179,19 +237,25 @@ def _draw_focus(
             ms=5 if len(actuals) <= 60 else 3,
             label="actuals", zorder=5,
         )  # fmt: skip
-    ax.axvline(n - 0.5, color="k", ls=":", lw=0.8)
-    ax.set_xlim(start - 0.5, n + len(values) - 0.5 + max(1.0, 0.01 * (n - start)))
-    ax.set_xlabel("time step")
+    ax.axvline(axis.x(n - 0.5), color="k", ls=":", lw=0.8)
+    end = n + len(values) - 0.5 + max(1.0, 0.01 * (n - start))
+    ax.set_xlim(axis.x(start - 0.5), axis.x(end))
+    axis.draw(ax)
     ax.grid(alpha=0.25)
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize="small", ncol=4, frameon=False)
 
 
-def _draw_overview(ax: Axes, series: Array, result: ForecastResult, start: int) -> None:
+def _draw_overview(
+    ax: Axes, series: Array, result: ForecastResult, start: int, axis: TimeAxis
+) -> None:
     n = len(series)
     values = result.model.forecast
-    ax.plot(np.arange(n), series, lw=0.6, color=SERIES_COLOR)
-    ax.plot(np.arange(n, n + len(values)), values, lw=1.2, color=MODEL_COLOR)
-    ax.axvspan(start - 0.5, n + len(values) - 0.5, color=MODEL_COLOR, alpha=0.15, lw=0)
+    ax.plot(axis.at(np.arange(n)), series, lw=0.6, color=SERIES_COLOR)
+    ax.plot(axis.at(np.arange(n, n + len(values))), values, lw=1.2, color=MODEL_COLOR)
+    ax.axvspan(
+        axis.x(start - 0.5), axis.x(n + len(values) - 0.5), color=MODEL_COLOR, alpha=0.15, lw=0
+    )
+    axis.draw(ax, labelled=False)
     ax.set_title(f"whole history, {n} values (shaded: the panel above)", fontsize="small")
     ax.tick_params(labelsize="x-small")
     ax.set_yticks([])
@@ -205,11 +269,13 @@ def forecast_figure(
     *,
     season_length: int | None = None,
     baselines: Iterable[str] | None = None,
+    stamps: Stamps | None = None,
 ) -> Figure:
     """The figure of ``series`` ``(n,)``, focused on its end and ``result``'s horizon forecast.
 
     ``baselines``: those whose horizon forecasts are drawn (thin, grey) besides the best one;
-    by default only the best one.
+    by default only the best one. ``stamps``: the times of the values and the horizon, which
+    the x axis is then in.
     """
     n = len(series)
     horizon = len(result.model.forecast)
@@ -224,13 +290,14 @@ def forecast_figure(
     fig = Figure(figsize=(11, 6.4), dpi=100)  # no pyplot: figures stay private to their thread
     grid = fig.add_gridspec(2, 2, height_ratios=(3.2, 1.25), width_ratios=(1.45, 1))
     main = fig.add_subplot(grid[0, :])
-    _draw_focus(main, series, result, start, ranks, actuals)
+    axis = TimeAxis.of(stamps)
+    _draw_focus(main, series, result, start, ranks, actuals, axis)
     fig.suptitle(
         f"{title}: {horizon} step{'s' if horizon != 1 else ''} ahead, last {n - start} values",
         x=0.01, ha="left",
     )  # fmt: skip
     if start > 0:
-        _draw_overview(fig.add_subplot(grid[1, 0]), series, result, start)
+        _draw_overview(fig.add_subplot(grid[1, 0]), series, result, start, axis)
         text_axes = fig.add_subplot(grid[1, 1])
     else:
         text_axes = fig.add_subplot(grid[1, :])
@@ -251,11 +318,24 @@ def forecast_png(
     *,
     season_length: int | None = None,
     baselines: Iterable[str] | None = None,
+    stamps: Stamps | None = None,
 ) -> bytes:
     """:func:`forecast_figure` as PNG bytes."""
-    fig = forecast_figure(
-        series, result, title, actuals, season_length=season_length, baselines=baselines
+    return png(
+        forecast_figure(
+            series,
+            result,
+            title,
+            actuals,
+            season_length=season_length,
+            baselines=baselines,
+            stamps=stamps,
+        )
     )
+
+
+def png(fig: Figure) -> bytes:
+    """``fig`` as PNG bytes."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

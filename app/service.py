@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
+from matplotlib.figure import Figure
 
 from app import anomalies as detection
 from app import backtest_plot, backtesting, forecasting, plotting
@@ -113,8 +114,8 @@ def forecast(
     )
 
 
-def forecast_picture(model: Forecaster, body: ForecastRequest, settings: Settings) -> bytes:
-    """The PNG of one series' forecast: series, windowed, horizon and baselines."""
+def forecast_figure(model: Forecaster, body: ForecastRequest, settings: Settings) -> Figure:
+    """One series' forecast drawn: series, windowed, horizon and baselines, in its stamps' times."""
     items = body.items()
     if len(items) > 1:
         raise InvalidRequest(
@@ -122,17 +123,24 @@ def forecast_picture(model: Forecaster, body: ForecastRequest, settings: Setting
             {"series": len(items)},
         )
     item = items[0]
+    stamps = _stamps(model, item, body.horizon)
     result = _forecast_results(model, body, items, settings)[0]
     actuals = np.asarray(item.actuals, dtype=np.float64) if item.actuals else None
     series = np.asarray(item.values, dtype=np.float64)
-    return plotting.forecast_png(
+    return plotting.forecast_figure(
         series,
         result,
         _title(model),
         actuals,
         season_length=_season(model, body.season_length),
         baselines=body.baselines,
+        stamps=stamps,
     )
+
+
+def forecast_picture(model: Forecaster, body: ForecastRequest, settings: Settings) -> bytes:
+    """The PNG of :func:`forecast_figure`."""
+    return plotting.png(forecast_figure(model, body, settings))
 
 
 def _backtest_result(model: Forecaster, body: BacktestRequest) -> BacktestResult:

@@ -165,6 +165,18 @@ ALIASES: dict[str, str] = {
 NAMES: tuple[str, ...] = tuple(n for n, _, _ in FIXED_STEPS) + tuple(
     n for n, _ in MONTH_STEPS.values()
 )
+# what one step of each named frequency is, in a word (a picture's time axis says it)
+UNITS: dict[str, str] = {
+    "minutely": "minute",
+    "quarter-hourly": "quarter hour",
+    "half-hourly": "half hour",
+    "hourly": "hour",
+    "daily": "day",
+    "weekly": "week",
+    "monthly": "month",
+    "quarterly": "quarter",
+    "yearly": "year",
+}
 
 
 def canonical(freq: str) -> str:
