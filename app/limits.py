@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, create_model
 
-from app.routers.tf_serving_types import PredictColumns, PredictRequest, PredictRow
+from app.routers.tf_serving_types import Instance, PredictColumns, PredictRequest
 from app.schemas import (
     BACKTEST_SERIES_DOC,
     H_DOC,
@@ -26,6 +26,9 @@ from app.schemas import (
     ForecastRequest,
     SeriesItem,
     Stamp,
+    either,
+    is_object,
+    starts_with_object,
 )
 
 if TYPE_CHECKING:
@@ -77,7 +80,11 @@ def limited(settings: Settings) -> Limited:
         __base__=ForecastRequest,
         __doc__=ForecastRequest.__doc__,
         series=(
-            Annotated[list[FiniteFloat], values] | Annotated[list[item], many],
+            either(
+                Annotated[list[FiniteFloat], values],
+                Annotated[list[item], many],
+                starts_with_object,
+            ),
             Field(description=PANEL_DOC),
         ),
         horizon=(int, Field(1, ge=1, le=settings.max_horizon, description=HORIZON_DOC)),
@@ -90,14 +97,17 @@ def limited(settings: Settings) -> Limited:
             __base__=PredictRequest,
             __doc__=PredictRequest.__doc__,
             instances=(
-                list[list[FiniteFloat] | PredictRow] | None,
+                list[Instance] | None,
                 Field(
                     None,
                     max_length=settings.max_instances,
                     description="windows of window_size values, one per instance",
                 ),
             ),
-            inputs=(Annotated[list[list[FiniteFloat]], windows] | columns | None, None),
+            inputs=(
+                either(Annotated[list[list[FiniteFloat]], windows], columns, is_object) | None,
+                None,
+            ),
         ),
         backtest=_limited_backtest(settings),
         anomalies=_limited_anomalies(settings),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from app.schemas import FiniteFloat, Strict
+from app.schemas import FiniteFloat, Strict, either, starts_with_list
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -62,7 +62,10 @@ class OIPModelMetadata(BaseModel):
     outputs: list[OIPTensorMetadata]
 
 
-OIPData = list[FiniteFloat] | list[list[FiniteFloat]]
+if TYPE_CHECKING:
+    OIPData = list[float] | list[list[float]]
+else:
+    OIPData = either(list[FiniteFloat], list[list[FiniteFloat]], starts_with_list)
 
 
 class OIPInput(Strict):

@@ -1,0 +1,165 @@
+"""Validation errors said as the body was sent: one per mistake, located as the client wrote it.
+
+pydantic reports a wrong value against every member of a union and names its own types in the
+location (``body.series.list[constrained-float].500``); these go through the real app and read
+what a client reads: ``series[500]: expected a finite number, got "abc"``, one error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.app.support import TestClient, error_of
+from tests.support import WINDOW
+
+INTERNALS = ("constrained", "list[", "function-after", "SeriesItem", "Input should", "Value error")
+
+
+def _refused(r: Any) -> dict[str, Any]:
+    """The 422's error, checked to name none of pydantic's machinery."""
+    assert r.status_code == 422, r.text
+    error = error_of(r)
+    assert error["code"] == "validation_error", error
+    for word in INTERNALS:
+        assert word not in r.text, (word, r.text)
+    return error
+
+
+def test_a_string_among_1001_values_is_one_error_naming_its_index(
+    shared_client: TestClient,
+) -> None:
+    values: list[Any] = [1.0] * 1001
+    values[500] = "abc"
+    error = _refused(shared_client.post("/forecast", json={"model": "linear", "series": values}))
+    assert error["message"] == 'series[500]: expected a finite number, got "abc"'
+    assert error["details"] == {
+        "errors": [
+            {
+                "loc": ["body", "series", 500],
+                "msg": 'expected a finite number, got "abc"',
+                "type": "float_type",
+            }
+        ],
+        "count": 1,
+    }
+
+
+def test_one_bad_value_of_many_series_names_the_series_and_the_value(
+    shared_client: TestClient, series: np.ndarray
+) -> None:
+    values: list[Any] = series[:40].tolist()
+    bad = [*values[:3], "x", *values[4:]]
+    body = {
+        "model": "linear",
+        "series": [{"id": "a", "values": values}, {"id": "b", "values": bad}],
+    }
+    error = _refused(shared_client.post("/forecast", json=body))
+    assert error["message"] == 'series[1].values[3]: expected a finite number, got "x"'
+    assert error["details"]["count"] == 1
+    assert error["details"]["errors"][0]["loc"] == ["body", "series", 1, "values", 3]
+
+
+@pytest.mark.parametrize(
+    ("series", "message"),
+    [
+        # The first item says which form the body is in; the rest are judged by that form.
+        ([1.0, {"id": "a", "values": [1.0]}], "series[1]: expected a finite number, got an object"),
+        ([{"id": "a", "values": [1.0]}, 1.0], "series[1]: expected an object, got 1.0"),
+        (["1.5", 2.0], 'series[0]: expected a finite number, got "1.5"'),
+        ([[1.0, 2.0]], "series[0]: expected a finite number, got a list"),
+        ("1,2,3", 'series: expected a list, got "1,2,3"'),
+        ([], "series: expected at least 1 item, got 0"),
+        ([{"id": "a"}], "series[0].values: required, but missing"),
+        ([{"id": "a", "values": [1.0], "value": 2}], "series[0].value: unknown field"),
+    ],
+)
+def test_each_form_of_series_is_judged_as_the_form_it_is(
+    shared_client: TestClient, series: Any, message: str
+) -> None:
+    error = _refused(shared_client.post("/forecast", json={"model": "linear", "series": series}))
+    assert (error["message"], error["details"]["count"]) == (message, 1)
+
+
+def test_many_mistakes_are_counted_after_the_first(shared_client: TestClient) -> None:
+    values: list[Any] = [1.0] * 40
+    values[3], values[7], values[9] = "a", None, True
+    error = _refused(shared_client.post("/forecast", json={"model": "linear", "series": values}))
+    assert error["message"] == 'series[3]: expected a finite number, got "a" (and 2 more errors)'
+    assert error["details"]["count"] == 3
+    assert [e["loc"] for e in error["details"]["errors"]] == [
+        ["body", "series", i] for i in (3, 7, 9)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (1.5, "version: expected an integer, got 1.5"),
+        (0, "version: expected at least 1, got 0"),
+        ("../1", 'version: expected text matching ^[a-z0-9][a-z0-9_-]{0,63}$, got "../1"'),
+    ],
+)
+def test_a_version_is_judged_as_a_number_or_a_label_not_both(
+    shared_client: TestClient, series: np.ndarray, version: Any, message: str
+) -> None:
+    body = {"model": "linear", "series": series[:40].tolist(), "version": version}
+    error = _refused(shared_client.post("/forecast", json=body))
+    assert (error["message"], error["details"]["count"]) == (message, 1)
+
+
+def _values(n: int) -> list[float]:
+    return [float(i % 7) for i in range(n)]
+
+
+def _window(n: int) -> list[list[float]]:
+    return [_values(WINDOW)] * n
+
+
+def _kserve(horizon: int) -> dict[str, Any]:
+    given = {"type": "univariate_time_series", "name": "a", "series": _values(40)}
+    start = {"frequency": "D", "start_timestamp": "2024-01-01T00:00:00Z"}
+    return {"model": "linear", "inputs": [given | start], "options": {"horizon": horizon}}
+
+
+def _oip(windows: int, **more: Any) -> dict[str, Any]:
+    data = [v for w in _window(windows) for v in w]
+    window = {"name": "window", "shape": [windows, WINDOW], "datatype": "FP32", "data": data}
+    return {"inputs": [window], **more}
+
+
+# ---- the protocols' own error shapes carry the same sentences ----
+
+
+def test_tf_serving_names_the_instance_and_the_value(shared_client: TestClient) -> None:
+    windows: list[list[Any]] = _window(2)
+    windows[1] = [*windows[1][:5], "x", *windows[1][6:]]
+    r = shared_client.post("/v1/models/linear:predict", json={"instances": windows})
+    assert r.status_code == 400
+    assert r.json() == {"error": 'instances[1][5]: expected a finite number, got "x"'}
+    rows = [{"window": _values(WINDOW)}, {"window": [1.0, None]}]
+    r = shared_client.post("/v1/models/linear:predict", json={"instances": rows})
+    assert r.json() == {"error": "instances[1].window[1]: expected a finite number, got null"}
+
+
+def test_oip_names_the_tensor_and_the_value(shared_client: TestClient) -> None:
+    body = _oip(1)
+    body["inputs"][0]["data"][2] = "x"
+    r = shared_client.post("/v2/models/linear/infer", json=body)
+    assert r.status_code == 400
+    assert r.json() == {"error": 'inputs[0].data[2]: expected a finite number, got "x"'}
+
+
+def test_kserve_names_the_input_and_the_value(shared_client: TestClient) -> None:
+    body = _kserve(2)
+    body["inputs"][0]["series"][3] = "x"
+    r = shared_client.post("/v1/timeseries/forecast", json=body)
+    assert r.status_code == 400
+    assert r.json()["error"] == {
+        "code": "400",
+        "message": 'inputs[0].series[3]: expected a finite number, got "x"',
+        "param": "inputs.0.series.3",
+        "type": "validation_error",
+    }
