@@ -377,12 +377,12 @@ def failure(request: Request, exc: Exception) -> Failure:
         )
     if isinstance(exc, StarletteHTTPException) and exc.status_code == 413:
         # Raised by the body limit (``app.middleware``) as the body is read.
-        limit = request.app.state.settings.max_body_bytes
+        limit = request.app.state.settings.limit("max_body_bytes")
         return Failure(
             413,
             "body_too_large",
-            f"the request body is larger than the limit of {limit} bytes",
-            {"max_body_bytes": limit},
+            f"the request body is larger than {limit.allows('bytes')}",
+            {"max_body_bytes": limit.value, "setting": limit.setting},
             # The rest of the body is never read, so the connection cannot carry another request.
             {"Connection": "close"},
         )

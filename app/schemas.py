@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from app.forecaster import Forecaster
     from app.registry import ModelEntry, VersionEntry
     from app.runtime import Device
+    from app.settings import Limit
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -355,7 +356,7 @@ class ForecastRequest(Strict):
     the same order, one entry per id.
     """
 
-    max_total_points: ClassVar[int | None] = None
+    max_total_points: ClassVar[Limit | None] = None  # set per deployment by app.limits.limited()
 
     model: ModelName
     version: Version | None = Field(None, description=VERSION_DOC)
@@ -402,10 +403,10 @@ class ForecastRequest(Strict):
                     f"actuals has {len(item.actuals)} values, more than the horizon {self.horizon}"
                 )
         total = sum(len(item.values) for item in items)
-        if self.max_total_points is not None and total > self.max_total_points:
+        limit = self.max_total_points
+        if limit is not None and total > limit.value:
             raise ValueError(
-                f"the series hold {total} values in all, more than the {self.max_total_points}"
-                " one request may hold"
+                f"the series hold {total} values in all, more than {limit.allows('values')}"
             )
         return self
 
@@ -628,9 +629,7 @@ class BacktestRequest(Strict):
     its cutoff only and forecasts the ``h`` after it; cutoffs are ``step_size`` apart.
     """
 
-    max_forecasts: ClassVar[int | None] = (
-        None  # h * n_windows, set per deployment by app.limits.limited()
-    )
+    max_forecasts: ClassVar[Limit | None] = None  # h * n_windows, set by app.limits.limited()
 
     model: ModelName
     version: Version | None = Field(None, description=VERSION_DOC)
@@ -659,10 +658,10 @@ class BacktestRequest(Strict):
     @model_validator(mode="after")
     def _within_the_limit(self) -> Self:
         limit = self.max_forecasts
-        if limit is not None and self.h * self.n_windows > limit:
+        if limit is not None and self.h * self.n_windows > limit.value:
             raise ValueError(
                 f"h * n_windows is {self.h * self.n_windows} forecasts per method, more than"
-                f" this server's limit of {limit}"
+                f" {limit.allows()}"
             )
         return self
 

@@ -2,17 +2,22 @@
 
 pydantic reports a wrong value against every member of a union and names its own types in the
 location (``body.series.list[constrained-float].500``); these go through the real app and read
-what a client reads: ``series[500]: expected a finite number, got "abc"``, one error.
+what a client reads: ``series[500]: expected a finite number, got "abc"``, one error, and a
+limit a setting sets named by that setting.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.app.support import TestClient, error_of
+from app.settings import Settings
+from tests.app.support import TestClient, error_of, running
 from tests.support import WINDOW
 
 INTERNALS = ("constrained", "list[", "function-after", "SeriesItem", "Input should", "Value error")
@@ -110,6 +115,34 @@ def test_a_version_is_judged_as_a_number_or_a_label_not_both(
     assert (error["message"], error["details"]["count"]) == (message, 1)
 
 
+def test_a_horizon_beyond_the_limit_names_the_setting(
+    shared_client: TestClient, series: np.ndarray
+) -> None:
+    body = {"model": "linear", "series": series[:40].tolist(), "horizon": 5000}
+    error = _refused(shared_client.post("/forecast", json=body))
+    assert error["message"] == (
+        "horizon 5000 is more than the 1000 this server allows (FORECAST_MAX_HORIZON)"
+    )
+
+
+# ---- every limit a setting sets, on a server with small ones ----
+
+SMALL = {
+    "max_series_length": 50,
+    "max_series": 2,
+    "max_total_points": 60,
+    "max_horizon": 10,
+    "max_backtest_forecasts": 20,
+    "max_instances": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def small(trained_store: Path) -> Iterator[TestClient]:
+    with running(trained_store, **SMALL) as client:
+        yield client
+
+
 def _values(n: int) -> list[float]:
     return [float(i % 7) for i in range(n)]
 
@@ -128,6 +161,78 @@ def _oip(windows: int, **more: Any) -> dict[str, Any]:
     data = [v for w in _window(windows) for v in w]
     window = {"name": "window", "shape": [windows, WINDOW], "datatype": "FP32", "data": data}
     return {"inputs": [window], **more}
+
+
+LIMITS = [
+    ("/forecast", {"model": "linear", "series": _values(51)},
+     "series holds 51 values, more than the 50 this server allows (FORECAST_MAX_SERIES_LENGTH)"),
+    ("/forecast", {"model": "linear", "series": [{"id": "a", "values": _values(51)}]},
+     "series[0].values holds 51 values, more than the 50 this server allows"
+     " (FORECAST_MAX_SERIES_LENGTH)"),
+    ("/forecast", {"model": "linear", "series": [
+        {"id": "a", "values": _values(1), "timestamps": ["2024-01-01"] * 51}]},
+     "series[0].timestamps holds 51 stamps, more than the 50 this server allows"
+     " (FORECAST_MAX_SERIES_LENGTH)"),
+    ("/forecast", {"model": "linear", "series": [{"id": str(i), "values": [1.0]} for i in range(3)]},
+     "series holds 3 series, more than the 2 this server allows (FORECAST_MAX_SERIES)"),
+    ("/forecast", {"model": "linear", "series": [{"id": str(i), "values": _values(40)} for i in "ab"]},
+     "the series hold 80 values in all, more than the 60 values this server allows"
+     " (FORECAST_MAX_TOTAL_POINTS)"),
+    ("/forecast", {"model": "linear", "series": _values(40), "horizon": 11},
+     "horizon 11 is more than the 10 this server allows (FORECAST_MAX_HORIZON)"),
+    ("/backtest", {"model": "linear", "series": _values(40), "h": 11},
+     "h 11 is more than the 10 this server allows (FORECAST_MAX_HORIZON)"),
+    ("/backtest", {"model": "linear", "series": _values(40), "h": 1, "n_windows": 21},
+     "n_windows 21 is more than the 20 this server allows (FORECAST_MAX_BACKTEST_FORECASTS)"),
+    ("/backtest", {"model": "linear", "series": _values(40), "h": 5, "n_windows": 5},
+     "h * n_windows is 25 forecasts per method, more than the 20 this server allows"
+     " (FORECAST_MAX_BACKTEST_FORECASTS)"),
+    ("/anomalies", {"model": "linear", "series": _values(51)},
+     "series holds 51 values, more than the 50 this server allows (FORECAST_MAX_SERIES_LENGTH)"),
+    ("/v1/models/linear:predict", {"instances": _window(4)},
+     "instances holds 4 windows, more than the 3 this server allows (FORECAST_MAX_INSTANCES)"),
+    ("/v1/models/linear:predict", {"inputs": _window(4)},
+     "inputs holds 4 windows, more than the 3 this server allows (FORECAST_MAX_INSTANCES)"),
+    ("/v1/models/linear:predict", {"signature_name": "forecast",
+                                   "inputs": {"window": _window(1), "steps": 11}},
+     "inputs.steps 11 is more than the 10 this server allows (FORECAST_MAX_HORIZON)"),
+    ("/v2/models/linear/infer", _oip(1, parameters={"steps": 11}),
+     "parameters.steps 11 is more than the 10 this server allows (FORECAST_MAX_HORIZON)"),
+    ("/v2/models/linear/infer", _oip(4),
+     'input "window" holds 4 windows, more than the 3 this server allows (FORECAST_MAX_INSTANCES)'),
+    ("/v1/timeseries/forecast", _kserve(11),
+     "options.horizon 11 is more than the 10 this server allows (FORECAST_MAX_HORIZON)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "body", "message"), LIMITS)
+def test_a_request_beyond_a_limit_names_the_setting_that_sets_it(
+    small: TestClient, monkeypatch: pytest.MonkeyPatch, path: str, body: Any, message: str
+) -> None:
+    r = small.post(path, json=body)
+    assert 400 <= r.status_code < 500, r.text
+    error = r.json()["error"]
+    # Each protocol keeps its error shape: TF Serving's and OIP's a string, KServe's its own.
+    said = error if isinstance(error, str) else error["message"]
+    assert said == message
+    # The setting named is the one that sets the limit: set it, and the server reads it.
+    setting = re.search(r"\((FORECAST_[A-Z_]+)\)$", message)
+    assert setting is not None
+    monkeypatch.setenv(setting[1], "4321")
+    assert 4321 in Settings().model_dump().values()
+
+
+def test_a_csv_bodys_query_parameter_beyond_a_limit_names_the_setting(small: TestClient) -> None:
+    text = "y\n" + "\n".join(map(str, _values(40))) + "\n"
+    r = small.post(
+        "/forecast",
+        content=text,
+        params={"model": "linear", "horizon": 11},
+        headers={"content-type": "text/csv"},
+    )
+    assert _refused(r)["message"] == (
+        "query parameter horizon 11 is more than the 10 this server allows (FORECAST_MAX_HORIZON)"
+    )
 
 
 # ---- the protocols' own error shapes carry the same sentences ----

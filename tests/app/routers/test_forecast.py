@@ -319,7 +319,10 @@ def test_series_too_long_is_422(shared_client: TestClient) -> None:
     assert r.status_code == 422
     error = error_of(r)
     assert error["code"] == "validation_error"
-    assert error["message"] == "series: expected at most 100000 items, got 100001"
+    assert error["message"] == (
+        "series holds 100001 values, more than the 100000 this server allows"
+        " (FORECAST_MAX_SERIES_LENGTH)"
+    )
     assert error["details"]["errors"][0]["loc"] == ["body", "series"]
 
 

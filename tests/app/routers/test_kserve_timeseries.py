@@ -81,7 +81,8 @@ def test_models_lists_the_servable_models(shared_client: TestClient) -> None:
     [
         ({"model": "nope"}, 404, "model_not_found", "no model named 'nope'", None),
         ({"options": {"horizon": 1001}}, 400, "validation_error",
-         "options.horizon: expected at most 1000, got 1001", "options.horizon"),
+         "options.horizon 1001 is more than the 1000 this server allows (FORECAST_MAX_HORIZON)",
+         "options.horizon"),
         ({"options": {"horizon": 0}}, 400, "validation_error",
          "options.horizon: expected at least 1, got 0", "options.horizon"),
         ({"options": None}, 400, "validation_error", "options: expected an object, got null",
@@ -97,7 +98,8 @@ def test_models_lists_the_servable_models(shared_client: TestClient) -> None:
         ({"inputs": [_input("a", [[1.0, 2.0]] * 40, type="multivariate_time_series")]}, 400,
          "invalid_request", "only univariate_time_series", None),
         ({"inputs": [_input("a", [1.0] * 100_001)]}, 400, "validation_error",
-         "inputs[0].series: expected at most 100000 items, got 100001", "inputs.0.series"),
+         "inputs[0].series holds 100001 values, more than the 100000 this server allows"
+         " (FORECAST_MAX_SERIES_LENGTH)", "inputs.0.series"),
     ],
 )  # fmt: skip
 def test_errors_are_kserves_shape_naming_the_field(

@@ -186,7 +186,7 @@ STEPS_2 = {"name": "steps", "shape": [1], "datatype": "INT32", "data": [2]}
             "/v2/models/linear/infer",
             {"parameters": {"steps": 1001}},
             400,
-            "parameters.steps: expected at most 1000, got 1001",
+            "parameters.steps 1001 is more than the 1000 this server allows (FORECAST_MAX_HORIZON)",
         ),
         (
             "/v2/models/linear/infer",
