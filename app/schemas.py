@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     Tag,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -317,6 +318,20 @@ class SeriesItem(Strict):
     actuals: list[FiniteFloat] | None = Field(
         None, min_length=1, description="the true values that followed, to score the horizon"
     )
+
+    @field_validator("start")
+    @classmethod
+    def _readable_start(cls, start: str | None) -> str | None:
+        if start is not None:
+            frequency.parse_stamp(start)
+        return start
+
+    @field_validator("freq")
+    @classmethod
+    def _known_freq(cls, freq: str | None) -> str | None:
+        if freq is not None:
+            frequency.canonical(freq)
+        return freq
 
     @model_validator(mode="after")
     def _stamps_fit(self) -> Self:

@@ -115,6 +115,23 @@ def test_a_version_is_judged_as_a_number_or_a_label_not_both(
     assert (error["message"], error["details"]["count"]) == (message, 1)
 
 
+def test_an_unknown_freq_leads_with_unknown_frequency(
+    shared_client: TestClient, series: np.ndarray
+) -> None:
+    item = {"id": "x", "values": series[:40].tolist(), "start": "2024-01-01", "freq": "fortnightly"}
+    error = _refused(shared_client.post("/forecast", json={"model": "linear", "series": [item]}))
+    where, _, said = error["message"].partition(": ")
+    assert where == "series[0].freq"
+    assert said.startswith("unknown frequency 'fortnightly': use one of minutely, ")
+    assert error["details"]["count"] == 1
+
+
+def test_an_unreadable_start_names_the_field(shared_client: TestClient, series: np.ndarray) -> None:
+    item = {"id": "x", "values": series[:40].tolist(), "start": "soon", "freq": "D"}
+    error = _refused(shared_client.post("/forecast", json={"model": "linear", "series": [item]}))
+    assert error["message"].startswith("series[0].start: cannot read 'soon' as a date or time")
+
+
 def test_a_horizon_beyond_the_limit_names_the_setting(
     shared_client: TestClient, series: np.ndarray
 ) -> None:

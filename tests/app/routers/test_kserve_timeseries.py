@@ -92,7 +92,7 @@ def test_models_lists_the_servable_models(shared_client: TestClient) -> None:
         ({"inputs": [_input("a", [1.0] * 40, start_timestamp=None)]}, 400, "invalid_request",
          "inputs[0] ('a'): start_timestamp is needed", None),
         ({"inputs": [_input("a", [1.0] * 40, start_timestamp="soon")]}, 400, "validation_error",
-         "inputs[0]: cannot read 'soon'", "inputs.0"),
+         "inputs[0].start_timestamp: cannot read 'soon'", "inputs.0.start_timestamp"),
         ({"inputs": [_input("a", [1.0] * 40, frequency="S")]}, 400, "invalid_request",
          "frequency 'S' is not served; one of minute, T,", None),
         ({"inputs": [_input("a", [[1.0, 2.0]] * 40, type="multivariate_time_series")]}, 400,
