@@ -3,11 +3,14 @@
 :func:`failure` turns any exception into a :class:`Failure` (status, code, message, details);
 the app answers it as ``{"error": {"code", "message", "details"}}``, and a protocol's routes
 may answer it in their own shape (TF Serving's route class does). Messages never carry stack
-traces or file paths.
+traces or file paths. A body that fails validation is answered with one sentence per mistake,
+located as the client wrote the body (``series[1].values[3]: expected a finite number, got
+"x"``), none of pydantic's own names in it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -153,30 +156,208 @@ class Failure:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-def _location(loc: Sequence[Any]) -> str:
-    return ".".join(str(part) for part in loc)
+# ---- validation errors, as a client reads them ----
+#
+# pydantic's errors name its own machinery: a union's members in the location
+# (``series.list[constrained-float].500``), "Input should be a valid number". Here each becomes
+# one sentence about the body as sent: ``series[500]: expected a finite number, got "abc"``.
+
+_EXPECTED = {
+    "float_type": "a finite number",
+    "float_parsing": "a finite number",
+    "finite_number": "a finite number",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+}
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "more than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
+_SIZES = {"too_short": ("min_length", "at least"), "too_long": ("max_length", "at most")}
+_TEXT_SIZES = {
+    "string_too_short": ("min_length", "at least"),
+    "string_too_long": ("max_length", "at most"),
+}
+# Where a location that is not the body's comes from, as FastAPI names it.
+_SOURCES = {"query": "query parameter", "path": "path parameter", "header": "header"}
 
 
-def _validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+def plain_errors(errors: Sequence[Any], body: Any, prefix: int = 0) -> list[dict[str, Any]]:
+    """``errors`` from validating ``body``, each location as the body names it.
+
+    A union's member adds its tag to the location (``list[constrained-float]``, ``SeriesItem``);
+    walking the body along the location tells a tag, which names nothing in the body, from a
+    field. ``prefix``: how many leading parts of each location are not in the body (FastAPI's
+    ``"body"``). Without a body to walk, the parts that are no field name are left out.
+    """
+    return [{**e, "loc": _plain_location(tuple(e.get("loc", ())), body, prefix, e)} for e in errors]
+
+
+def _plain_location(
+    loc: tuple[Any, ...], body: Any, prefix: int, error: Mapping[str, Any]
+) -> tuple[Any, ...]:
+    kept, value, known = list(loc[:prefix]), body, body is not None
+    path = loc[prefix:]
+    for i, part in enumerate(path):
+        if isinstance(part, int):
+            kept.append(part)
+            known = known and isinstance(value, list) and -len(value) <= part < len(value)
+            value = value[part] if known else None
+        elif known and isinstance(value, dict) and part in value:
+            kept.append(part)
+            value = value[part]
+        else:
+            last = i == len(path) - 1
+            absent = known and isinstance(value, dict) and last and error.get("type") == "missing"
+            if absent or (not known and str(part).isidentifier()):
+                kept.append(part)
+            # else: a union member's tag, or pydantic's name of a type: nothing the client sent
+    return tuple(kept)
+
+
+def _where(loc: Sequence[Any]) -> str:
+    """``("body", "series", 1, "values", 3)`` as ``series[1].values[3]``."""
+    source, path = (loc[0], loc[1:]) if loc and loc[0] in {"body", *_SOURCES} else ("body", loc)
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    if source == "body" or not text:
+        return text
+    return f"{_SOURCES.get(str(source), str(source))} {text}"
+
+
+def _shown(value: Any) -> str:
+    """A rejected value, short: JSON for a scalar, the kind of a list or an object."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+        text.encode()  # a lone surrogate cannot go into the UTF-8 answer: escaped, then
+    except UnicodeEncodeError:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _plural(count: Any, noun: str) -> str:
+    return f"{_number(count)} {noun}{'' if count == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class _Said:
+    """One validation error as a sentence: what was expected, and what came."""
+
+    where: str
+    expected: str | None = None  # "a finite number"
+    got: str | None = None  # "\"abc\""
+    text: str | None = None  # the whole sentence when it is no "expected ..., got ..."
+    joined: bool = False  # ``text`` goes after the location without a colon
+
+    def what(self) -> str:
+        """The sentence without its location (``loc`` says where, as FastAPI's ``msg`` does)."""
+        if self.text is not None:
+            return self.text
+        return f"expected {self.expected}" + (f", got {self.got}" if self.got else "")
+
+    def sentence(self) -> str:
+        """``series[500]: expected a finite number, got "abc"``."""
+        if not self.where:
+            return self.what()
+        return f"{self.where} {self.what()}" if self.joined else f"{self.where}: {self.what()}"
+
+
+def _said(error: Mapping[str, Any]) -> _Said:
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    place = _where(error.get("loc", ()))
+    where = place or "body"  # a whole body refused (not an object, say)
+    got = _shown(error["input"]) if "input" in error else None
+    if kind in _EXPECTED:
+        return _Said(where, _EXPECTED[kind], got)
+    if kind in _BOUNDS and _BOUNDS[kind][0] in ctx:
+        key, words = _BOUNDS[kind]
+        return _Said(where, f"{words} {_number(ctx[key])}", got)
+    if kind in _SIZES and _SIZES[kind][0] in ctx:
+        key, words = _SIZES[kind]
+        actual = ctx.get("actual_length")
+        return _Said(where, f"{words} {_plural(ctx[key], 'item')}", _number(actual))
+    if kind in _TEXT_SIZES and _TEXT_SIZES[kind][0] in ctx:
+        key, words = _TEXT_SIZES[kind]
+        return _Said(where, f"{words} {_plural(ctx[key], 'character')}", got)
+    if kind == "string_pattern_mismatch":
+        return _Said(where, f"text matching {ctx.get('pattern')}", got)
+    if kind == "literal_error" and "expected" in ctx:
+        return _Said(where, str(ctx["expected"]), got)
+    if kind == "missing":
+        return _Said(where, text="required, but missing")
+    if kind == "extra_forbidden":
+        return _Said(where, text="unknown field")
+    if kind == "over_limit":
+        return _Said(where, text=str(error.get("msg", "")), joined=True)
+    if kind == "json_invalid":
+        position = tuple(error.get("loc", ()))[-1:]
+        at = f" at character {position[0]}" if position and isinstance(position[0], int) else ""
+        return _Said("", text=f"the body is not valid JSON: {ctx.get('error', 'invalid')}{at}")
+    message = str(error.get("msg", "invalid"))
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        message = str(ctx["error"])
+    message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if message.startswith("Input should be "):
+        return _Said(where, message.removeprefix("Input should be "), got)
+    return _Said(place, text=message)  # a validator's own sentence, of a field or the body
+
+
+def _one_per_place(errors: Sequence[Any]) -> list[tuple[Mapping[str, Any], _Said]]:
+    """Each error said once per location: a union's members that all refused one value say it
+    in one sentence ("expected an integer or a string")."""
+    places: dict[str, list[tuple[Mapping[str, Any], _Said]]] = {}
+    for error in errors:
+        said = _said(error)
+        places.setdefault(said.where, []).append((error, said))
+    merged = []
+    for group in places.values():
+        error, said = group[0]
+        expected = [s.expected for _, s in group if s.expected is not None]
+        if len(group) > 1 and len(expected) == len(group):
+            said = _Said(said.where, " or ".join(dict.fromkeys(expected)), said.got)
+        merged.append((error, said))
+    return merged
+
+
+def _validation_details(said: Sequence[tuple[Mapping[str, Any], _Said]]) -> list[dict[str, Any]]:
     # The rejected input is left out on purpose: it may be a whole 100,000-value series.
     return [
-        {
-            "loc": list(e.get("loc", ())),
-            "msg": str(e.get("msg", "")),
-            "type": str(e.get("type", "")),
-        }
-        for e in errors[:MAX_VALIDATION_DETAILS]
+        {"loc": list(e.get("loc", ())), "msg": s.what(), "type": str(e.get("type", ""))}
+        for e, s in said[:MAX_VALIDATION_DETAILS]
     ]
 
 
-def _validation_message(errors: Sequence[Any]) -> str:
-    if not errors:
+def _validation_message(said: Sequence[tuple[Mapping[str, Any], _Said]]) -> str:
+    if not said:
         return "invalid request"
-    first = errors[0]
-    where = _location(first.get("loc", ()))
-    message = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
+    message = said[0][1].sentence()
+    if len(said) > 1:
+        message += f" (and {len(said) - 1} more error{'s' if len(said) > 2 else ''})"
     return message
 
 
@@ -185,21 +366,23 @@ def failure(request: Request, exc: Exception) -> Failure:
     if isinstance(exc, ForecastError):
         return Failure(exc.status_code, exc.code, exc.message, exc.details)
     if isinstance(exc, RequestValidationError):
-        errors = list(exc.errors())
+        body_errors = [e for e in exc.errors() if tuple(e.get("loc", ()))[:1] == ("body",)]
+        others = [e for e in exc.errors() if tuple(e.get("loc", ()))[:1] != ("body",)]
+        said = _one_per_place(plain_errors(body_errors, exc.body, 1) + plain_errors(others, None))
         return Failure(
             422,
             "validation_error",
-            _validation_message(errors),
-            {"errors": _validation_details(errors), "count": len(errors)},
+            _validation_message(said),
+            {"errors": _validation_details(said), "count": len(said)},
         )
     if isinstance(exc, StarletteHTTPException) and exc.status_code == 413:
         # Raised by the body limit (``app.middleware``) as the body is read.
-        limit = request.app.state.settings.max_body_bytes
+        limit = request.app.state.settings.limit("max_body_bytes")
         return Failure(
             413,
             "body_too_large",
-            f"the request body is larger than the limit of {limit} bytes",
-            {"max_body_bytes": limit},
+            f"the request body is larger than {limit.allows('bytes')}",
+            {"max_body_bytes": limit.value, "setting": limit.setting},
             # The rest of the body is never read, so the connection cannot carry another request.
             {"Connection": "close"},
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import Request, Response
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.types import Message
 
 from app import csv_bodies
-from app.errors import Failure, InvalidRequest, UnsupportedMediaType, failure
+from app.errors import Failure, InvalidRequest, UnsupportedMediaType, failure, plain_errors
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -39,25 +39,6 @@ def accepts(model: type[BaseModel]) -> Callable[[Handler], Handler]:
         return handler
 
     return bind
-
-
-def errors_of_form(errors: Sequence[Any], many: bool, prefix: tuple[str, ...] = ()) -> list[Any]:
-    """A forecast body's errors for the form it was built in (many series or one list).
-
-    ``series`` is a union, so pydantic reports a wrong value against each member, its location
-    tagged with the member's name; a body this service built itself has one form, and only
-    that member's errors, untagged, say what is wrong. ``prefix``: where the body's fields are.
-    """
-    at = len(prefix) + 1
-    kept = []
-    for error in errors:
-        loc = tuple(error.get("loc", ()))
-        if loc[:at] == (*prefix, "series") and len(loc) > at and isinstance(loc[at], str):
-            if ("float" in loc[at]) == many:
-                continue
-            error = {**error, "loc": (*loc[:at], *loc[at + 1 :])}
-        kept.append(error)
-    return kept or list(errors)
 
 
 def _is_json(content_type: str) -> bool:
@@ -154,8 +135,9 @@ def csv_route(form: csv_bodies.CsvForm, model: type[BaseModel]) -> type[APIRoute
                 try:
                     response = await handler(Request(request.scope, replay))
                 except RequestValidationError as e:
-                    series = body.get("series") or [None]
-                    errors = errors_of_form(e.errors(), isinstance(series[0], dict), ("body",))
+                    # Where each error is, read in the body made of the CSV before the fields
+                    # that came as query parameters are named so.
+                    errors = plain_errors(e.errors(), body, prefix=1)
                     raise RequestValidationError([from_query(err) for err in errors]) from None
                 return response
 

@@ -9,11 +9,23 @@ protocol's bodies live beside its routes (``app/routers/*_types.py``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    GetJsonSchemaHandler,
+    Tag,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from app.forecaster import Windowed as WindowedArrays
 from app.forecasting import ForecastResult, MethodForecast, Scored
@@ -33,6 +45,7 @@ if TYPE_CHECKING:
     from app.forecaster import Forecaster
     from app.registry import ModelEntry, VersionEntry
     from app.runtime import Device
+    from app.settings import Limit
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -66,6 +79,57 @@ else:
     BaselineName = Literal[BASELINE_NAMES + REFERENCE_NAMES]
 Level = Annotated[float, Field(gt=0, lt=100, description="a prediction-interval level in percent")]
 Probability = Annotated[float, Field(gt=0, lt=1, description="a probability, e.g. 0.9")]
+
+
+class _AnyOf:
+    """JSON Schema: a discriminated union stays ``anyOf``, since it takes what either member does."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        found = handler(schema)
+        if "oneOf" in found:
+            found["anyOf"] = found.pop("oneOf")
+        return found
+
+
+def either(first: Any, second: Any, is_second: Callable[[Any], bool]) -> Any:
+    """The union ``first | second``, a value validated by one member: ``second`` if ``is_second``.
+
+    A plain union validates a value against every member and reports every member's errors, so
+    a client reads about forms it never sent (a string in a list of numbers is also "not a
+    series object"); told which member the value meant, pydantic reports one error per mistake.
+    Both members take what they took before, so the OpenAPI document keeps its ``anyOf``.
+    """
+    return Annotated[
+        Annotated[first, Tag("first")] | Annotated[second, Tag("second")],
+        Discriminator(lambda value: "second" if is_second(value) else "first"),
+        _AnyOf(),
+    ]
+
+
+def is_object(value: Any) -> bool:
+    """A JSON object (or a model already made of one)."""
+    return isinstance(value, dict | BaseModel)
+
+
+def starts_with_object(value: Any) -> bool:
+    """A list whose first item is a JSON object: the many-series form, the row format's."""
+    return isinstance(value, list) and bool(value) and is_object(value[0])
+
+
+def starts_with_list(value: Any) -> bool:
+    """A list whose first item is a list: nested rows, not one flat list of numbers."""
+    return isinstance(value, list) and bool(value) and isinstance(value[0], list)
+
+
+if TYPE_CHECKING:
+    Version = int | str
+else:
+    Version = either(
+        Annotated[int, Field(ge=1, strict=True)], Label, lambda value: isinstance(value, str)
+    )
+VERSION_DOC = "a version number, a label, or omitted for the highest AVAILABLE one"
 
 
 class Strict(BaseModel):
@@ -255,6 +319,20 @@ class SeriesItem(Strict):
         None, min_length=1, description="the true values that followed, to score the horizon"
     )
 
+    @field_validator("start")
+    @classmethod
+    def _readable_start(cls, start: str | None) -> str | None:
+        if start is not None:
+            frequency.parse_stamp(start)
+        return start
+
+    @field_validator("freq")
+    @classmethod
+    def _known_freq(cls, freq: str | None) -> str | None:
+        if freq is not None:
+            frequency.canonical(freq)
+        return freq
+
     @model_validator(mode="after")
     def _stamps_fit(self) -> Self:
         if self.timestamps is not None:
@@ -276,6 +354,16 @@ class SeriesItem(Strict):
         )
 
 
+if TYPE_CHECKING:
+    Panel = list[float] | list[SeriesItem]
+else:
+    Panel = either(
+        Annotated[list[FiniteFloat], Field(min_length=1)],
+        Annotated[list[SeriesItem], Field(min_length=1)],
+        starts_with_object,
+    )
+
+
 class ForecastRequest(Strict):
     """One series (a list of numbers), or many with ids and stamps, to forecast with one model.
 
@@ -283,13 +371,11 @@ class ForecastRequest(Strict):
     the same order, one entry per id.
     """
 
-    max_total_points: ClassVar[int | None] = None
+    max_total_points: ClassVar[Limit | None] = None  # set per deployment by app.limits.limited()
 
     model: ModelName
-    version: Annotated[int, Field(ge=1, strict=True)] | Label | None = Field(
-        None, description="a version number, a label, or omitted for the highest AVAILABLE one"
-    )
-    series: list[FiniteFloat] | list[SeriesItem] = Field(min_length=1, description=PANEL_DOC)
+    version: Version | None = Field(None, description=VERSION_DOC)
+    series: Panel = Field(description=PANEL_DOC)
     horizon: int = Field(1, ge=1, description=HORIZON_DOC)
     baselines: list[BaselineName] | None = Field(
         None,
@@ -332,10 +418,10 @@ class ForecastRequest(Strict):
                     f"actuals has {len(item.actuals)} values, more than the horizon {self.horizon}"
                 )
         total = sum(len(item.values) for item in items)
-        if self.max_total_points is not None and total > self.max_total_points:
+        limit = self.max_total_points
+        if limit is not None and total > limit.value:
             raise ValueError(
-                f"the series hold {total} values in all, more than the {self.max_total_points}"
-                " one request may hold"
+                f"the series hold {total} values in all, more than {limit.allows('values')}"
             )
         return self
 
@@ -558,14 +644,10 @@ class BacktestRequest(Strict):
     its cutoff only and forecasts the ``h`` after it; cutoffs are ``step_size`` apart.
     """
 
-    max_forecasts: ClassVar[int | None] = (
-        None  # h * n_windows, set per deployment by app.limits.limited()
-    )
+    max_forecasts: ClassVar[Limit | None] = None  # h * n_windows, set by app.limits.limited()
 
     model: ModelName
-    version: Annotated[int, Field(ge=1, strict=True)] | Label | None = Field(
-        None, description="a version number, a label, or omitted for the highest AVAILABLE one"
-    )
+    version: Version | None = Field(None, description=VERSION_DOC)
     series: list[FiniteFloat] = Field(min_length=1, description=BACKTEST_SERIES_DOC)
     h: int = Field(ge=1, description=H_DOC)
     n_windows: int = Field(1, ge=1, description=N_WINDOWS_DOC)
@@ -591,10 +673,10 @@ class BacktestRequest(Strict):
     @model_validator(mode="after")
     def _within_the_limit(self) -> Self:
         limit = self.max_forecasts
-        if limit is not None and self.h * self.n_windows > limit:
+        if limit is not None and self.h * self.n_windows > limit.value:
             raise ValueError(
                 f"h * n_windows is {self.h * self.n_windows} forecasts per method, more than"
-                f" this server's limit of {limit}"
+                f" {limit.allows()}"
             )
         return self
 
@@ -694,9 +776,7 @@ class AnomaliesRequest(Strict):
     """A series to check, value by value, against one model version's one-step interval."""
 
     model: ModelName
-    version: Annotated[int, Field(ge=1, strict=True)] | Label | None = Field(
-        None, description="a version number, a label, or omitted for the highest AVAILABLE one"
-    )
+    version: Version | None = Field(None, description=VERSION_DOC)
     series: list[FiniteFloat] = Field(
         min_length=1, description="the values, oldest first: more than the model's window_size"
     )

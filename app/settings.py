@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -10,11 +11,31 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+ENV_PREFIX = "FORECAST_"
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets the setting ``field``, e.g. FORECAST_MAX_HORIZON."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A limit one setting sets: its value, and the environment variable a client is told of."""
+
+    value: int
+    setting: str
+
+    def allows(self, unit: str = "") -> str:
+        """The limit as a refusal says it: "the 1000 this server allows (FORECAST_MAX_HORIZON)"."""
+        amount = f"{self.value} {unit}" if unit else str(self.value)
+        return f"the {amount} this server allows ({self.setting})"
+
 
 class Settings(BaseSettings):
     """Every knob of the service; each field is ``FORECAST_<FIELD NAME>`` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="FORECAST_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     model_store: Path = Field(
         Path("model_store"), description="folder of the model store (contract/store.py's layout)"
@@ -83,6 +104,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    def limit(self, field: str) -> Limit:
+        """The limit the setting ``field`` (e.g. ``max_horizon``) sets, named as it is set."""
+        value = getattr(self, field)
+        assert isinstance(value, int), field
+        return Limit(value, env_name(field))
 
 
 @lru_cache

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import service
 from app.dependencies import RegistryDep, SettingsDep, resolve_model
-from app.errors import Failure, InvalidRequest
+from app.errors import Failure, InvalidRequest, plain_errors
 from app.limits import Limited
 from app.routers.kserve_types import (
     KSERVE_FREQUENCIES,
@@ -34,7 +34,7 @@ from app.routers.kserve_types import (
     KServeForecastResponse,
     KServeTimeSeriesForecast,
 )
-from app.routing import ServingProtocolRoute, errors_of_form
+from app.routing import ServingProtocolRoute
 from app.schemas import ForecastRequest, PanelResponse
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -107,7 +107,7 @@ def _forecast_body(body: KServeForecastRequest, forecast: type[ForecastRequest])
     try:
         return forecast.model_validate(fields)
     except ValidationError as e:
-        errors = errors_of_form(e.errors(), many=True)
+        errors = plain_errors(e.errors(), fields)
         raise RequestValidationError(
             [{**err, "loc": ("body", *_location(tuple(err["loc"])))} for err in errors]
         ) from None

@@ -5,11 +5,20 @@ Importing this module imports neither TensorFlow nor the registry.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.schemas import HORIZON_DOC, FiniteFloat, ModelName, Probability, Stamp, Strict
+from app.schemas import (
+    HORIZON_DOC,
+    FiniteFloat,
+    ModelName,
+    Probability,
+    Stamp,
+    Strict,
+    either,
+    starts_with_list,
+)
 
 # KServe's frequency codes and the service's names of them (contract.frequency); None: no such
 # step here (nothing is finer than a minute).
@@ -32,6 +41,14 @@ else:
 
 
 KServeSeriesType = Literal["univariate_time_series", "multivariate_time_series"]
+if TYPE_CHECKING:
+    KServeSeries = list[float] | list[list[float]]
+else:
+    KServeSeries = either(
+        Annotated[list[FiniteFloat], Field(min_length=1)],
+        Annotated[list[list[FiniteFloat]], Field(min_length=1)],
+        starts_with_list,
+    )
 
 
 class KServeTimeSeriesInput(Strict):
@@ -39,8 +56,8 @@ class KServeTimeSeriesInput(Strict):
 
     type: KServeSeriesType = Field(description="only univariate_time_series is served")
     name: str = Field(min_length=1, max_length=200, description="answered back with its forecast")
-    series: list[FiniteFloat] | list[list[FiniteFloat]] = Field(
-        min_length=1, description="the values so far, oldest first: at least the model's window"
+    series: KServeSeries = Field(
+        description="the values so far, oldest first: at least the model's window"
     )
     frequency: KServeFrequency = Field(description="the step between values (not second: S)")
     start_timestamp: Stamp | None = Field(

@@ -37,7 +37,7 @@ from app.routers.oip_types import (
     oip_request,
 )
 from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
-from app.settings import Settings
+from app.settings import Limit, Settings
 from app.version_state import VersionState
 from contract.store import FORECAST_SIGNATURE, INPUT_KEY, OUTPUT_KEY, STEPS_KEY
 
@@ -85,7 +85,7 @@ def _flat(tensor: OIPInput) -> np.ndarray:
 
 
 def _window(
-    model: Forecaster, tensors: TensorModel, tensor: OIPInput, max_instances: int
+    model: Forecaster, tensors: TensorModel, tensor: OIPInput, max_instances: Limit
 ) -> np.ndarray:
     """The ``window`` input as ``(batch, window_size)`` float64, checked against the model."""
     if tensor.datatype != "FP32":
@@ -96,10 +96,9 @@ def _window(
             f'input "{INPUT_KEY}" has shape {shape} but model {model.name!r} version'
             f" {model.version} takes [batch, {size}] (batch at least 1)"
         )
-    if shape[0] > max_instances:
+    if shape[0] > max_instances.value:
         raise InvalidRequest(
-            f'input "{INPUT_KEY}" holds {shape[0]} windows, more than max_instances'
-            f" ({max_instances})"
+            f'input "{INPUT_KEY}" holds {shape[0]} windows, more than {max_instances.allows()}'
         )
     values = _flat(tensor)
     if values.size != shape[0] * size:
@@ -110,7 +109,7 @@ def _window(
     return values.reshape(shape[0], size)
 
 
-def _steps(body: OIPInferRequest, tensor: OIPInput | None, max_horizon: int) -> int | None:
+def _steps(body: OIPInferRequest, tensor: OIPInput | None, max_horizon: Limit) -> int | None:
     """``steps`` from the parameters or the INT32 input, given at most once."""
     given = body.parameters.steps if body.parameters is not None else None
     if tensor is None:
@@ -123,11 +122,11 @@ def _steps(body: OIPInferRequest, tensor: OIPInput | None, max_horizon: int) -> 
         or tensor.shape != [1]
         or values.size != 1
         or not values[0].is_integer()
-        or not 1 <= values[0] <= max_horizon
+        or not 1 <= values[0] <= max_horizon.value
     ):
         raise InvalidRequest(
             f'input "{STEPS_KEY}" must be INT32 of shape [1] holding an integer from 1 to'
-            f" {max_horizon}"
+            f" {max_horizon.value} ({max_horizon.setting})"
         )
     return int(values[0])
 
@@ -148,8 +147,8 @@ def _infer(model: Forecaster, body: OIPInferRequest, settings: Settings) -> OIPI
     wrong = [o.name for o in body.outputs or () if o.name != OUTPUT_KEY]
     if wrong:
         raise InvalidRequest(f'the only output is "{OUTPUT_KEY}"; asked for {wrong}')
-    windows = _window(model, tensors, inputs[INPUT_KEY], settings.max_instances)
-    steps = _steps(body, inputs.get(STEPS_KEY), settings.max_horizon)
+    windows = _window(model, tensors, inputs[INPUT_KEY], settings.limit("max_instances"))
+    steps = _steps(body, inputs.get(STEPS_KEY), settings.limit("max_horizon"))
     out = service.predict_windows(tensors, windows, steps, settings)
     return OIPInferResponse(
         model_name=model.name,

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from app.schemas import FiniteFloat, Strict
+from app.limits import at_most
+from app.schemas import FiniteFloat, Strict, either, starts_with_list
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -62,7 +63,10 @@ class OIPModelMetadata(BaseModel):
     outputs: list[OIPTensorMetadata]
 
 
-OIPData = list[FiniteFloat] | list[list[FiniteFloat]]
+if TYPE_CHECKING:
+    OIPData = list[float] | list[list[float]]
+else:
+    OIPData = either(list[FiniteFloat], list[list[FiniteFloat]], starts_with_list)
 
 
 class OIPInput(Strict):
@@ -131,10 +135,8 @@ def oip_request(settings: Settings) -> type[OIPInferRequest]:
         __base__=OIPParameters,
         __doc__=OIPParameters.__doc__,
         steps=(
-            int | None,
-            Field(
-                None, ge=1, le=settings.max_horizon, description="forecast this many steps ahead"
-            ),
+            at_most(settings, "max_horizon", int, ge=1) | None,
+            Field(None, description="forecast this many steps ahead"),
         ),
     )
     return create_model(

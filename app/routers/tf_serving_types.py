@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.schemas import FiniteFloat, Strict
+from app.schemas import FiniteFloat, Strict, either, is_object
 from app.version_state import VersionState
 
 if TYPE_CHECKING:
@@ -136,14 +136,22 @@ class PredictColumns(Strict):
     steps: int | None = Field(None, ge=1)
 
 
+if TYPE_CHECKING:
+    Instance = list[float] | PredictRow
+    Columnar = list[list[float]] | PredictColumns
+else:
+    Instance = either(list[FiniteFloat], PredictRow, is_object)
+    Columnar = either(list[list[FiniteFloat]], PredictColumns, is_object)
+
+
 class PredictRequest(Strict):
     """TF Serving's predict body: ``instances`` (row format) or ``inputs`` (columnar)."""
 
     signature_name: Literal["serving_default", "forecast"] = "serving_default"
-    instances: list[list[FiniteFloat] | PredictRow] | None = Field(
+    instances: list[Instance] | None = Field(
         None, description="windows of window_size values, one per instance"
     )
-    inputs: list[list[FiniteFloat]] | PredictColumns | None = None
+    inputs: Columnar | None = None
 
     @model_validator(mode="after")
     def _one_format(self) -> Self:

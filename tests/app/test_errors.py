@@ -65,7 +65,12 @@ def test_oversized_body_with_content_length_is_413(small_bodies: TestClient) -> 
     r = small_bodies.post("/forecast", json={"model": "linear", "series": [1.5] * 1000})
     assert r.status_code == 413
     error = error_of(r)
-    assert error["code"] == "body_too_large" and "2048" in error["message"]
+    assert error["code"] == "body_too_large"
+    assert error["message"] == (
+        "the request body is larger than the 2048 bytes this server allows"
+        " (FORECAST_MAX_BODY_BYTES)"
+    )
+    assert error["details"] == {"max_body_bytes": 2048, "setting": "FORECAST_MAX_BODY_BYTES"}
 
 
 def test_oversized_chunked_body_is_413(small_bodies: TestClient) -> None:

@@ -186,7 +186,7 @@ STEPS_2 = {"name": "steps", "shape": [1], "datatype": "INT32", "data": [2]}
             "/v2/models/linear/infer",
             {"parameters": {"steps": 1001}},
             400,
-            "body.parameters.steps: Input should be less than or equal to 1000",
+            "parameters.steps 1001 is more than the 1000 this server allows (FORECAST_MAX_HORIZON)",
         ),
         (
             "/v2/models/linear/infer",
@@ -195,7 +195,7 @@ STEPS_2 = {"name": "steps", "shape": [1], "datatype": "INT32", "data": [2]}
             'only output is "forecast"',
         ),
         ("/v2/models/linear/infer", {"model_name": "gru"}, 400, "is not the path's 'linear'"),
-        ("/v2/models/linear/infer", {"inputs": []}, 400, "body.inputs"),
+        ("/v2/models/linear/infer", {"inputs": []}, 400, "inputs: expected at least 1 item, got 0"),
     ],
 )
 def test_infer_errors_have_the_protocols_shape(
