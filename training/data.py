@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from contract import frequency
-from contract.frequency import Frequency, FrequencyError
+from contract.frequency import Frequency, FrequencyError, IrregularStamps
 
 Array = npt.NDArray[np.float64]
 SeasonSource = Literal["given", "frequency", "autocorrelation", "default"]
@@ -42,6 +42,11 @@ def infer_frequency(stamps: list[datetime]) -> Frequency:
     """:func:`contract.frequency.infer_frequency`, reporting a DataError."""
     try:
         return frequency.infer_frequency(stamps)
+    except IrregularStamps as e:
+        raise DataError(
+            f"{e}; fill in the missing rows (or drop the time column to train on the values"
+            " as they are)"
+        ) from None
     except FrequencyError as e:
         raise DataError(str(e)) from None
 

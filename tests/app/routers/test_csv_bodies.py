@@ -156,6 +156,13 @@ def test_the_json_bodys_own_checks_say_the_rest(
     error = error_of(r)
     assert error["code"] == "validation_error"
     assert "duplicate time stamp 2024-01-21T00:00:00" in error["message"]
+    del rows[21]  # now a day is missing
+    error = error_of(
+        _post_csv(shared_client, "/forecast", _lines(rows, "unique_id,ds,y"), model="linear")
+    )
+    assert "2024-01-23T00:00:00 follows 2024-01-21T00:00:00, but the usual step" in error["message"]
+    assert error["message"].endswith("(in a CSV, the missing rows, or no time column)")
+    assert "train" not in error["message"]  # the trainer's advice is not a client's
 
     text = _lines([(repr(v),) for v in values], "y")
     r = _post_csv(shared_client, "/forecast", text, model="linear", horizon=1001)
