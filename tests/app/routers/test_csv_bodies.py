@@ -7,12 +7,14 @@ JSON body, so they must be equal.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.app.support import TestClient, error_of
+from training.data import DataError, load_csv
 
 CSV = {"content-type": "text/csv"}
 
@@ -142,6 +144,18 @@ def test_what_the_rows_cannot_say_is_refused_by_line(
     assert error["code"] == "invalid_request"
     assert message in error["message"]
     assert error["details"] == details
+
+
+def test_the_trainer_and_the_server_name_the_same_line_of_a_file(
+    shared_client: TestClient, tmp_path: Path
+) -> None:
+    text = "ds,y\n2024-01-02,2\n2024-01-01,1\n2024-01-03,n/a\n"
+    (tmp_path / "d.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as trained:
+        load_csv(tmp_path / "d.csv", "y", time_column="ds")
+    served = error_of(_post_csv(shared_client, "/forecast", text, model="linear"))["message"]
+    assert str(trained.value).startswith("line 4: ")
+    assert served.startswith("line 4: ")
 
 
 def test_the_json_bodys_own_checks_say_the_rest(
