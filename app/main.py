@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router, dependencies=guarded)
     app.include_router(docs.router)
     app.include_router(ui.router)
+    app.openapi = docs.openapi_in_markdown(app)  # type: ignore[method-assign]
 
     # Added innermost first: CORS outside everything, then metrics, then the body limit.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -344,7 +344,13 @@ class SeriesItem(Strict):
                 )
         elif (self.start is None) != (self.freq is None):
             raise ValueError("start and freq go together")
-        self.stamps(0)  # unreadable stamps or an unknown frequency are this body's error
+        try:
+            self.stamps(0)  # unreadable stamps or an unknown frequency are this body's error
+        except frequency.IrregularStamps as e:
+            raise ValueError(
+                f"{e}; nothing is filled in: send the missing values with their stamps, or the"
+                " values without timestamps (in a CSV, the missing rows, or no time column)"
+            ) from None
         return self
 
     def stamps(self, horizon: int) -> Stamps | None:

@@ -76,6 +76,18 @@ class Metrics:
         self.model_calls.labels(model, str(version), signature).inc()
 
 
+def _route_template(scope: Scope) -> str:
+    """The path template of the route that took the request, or UNMATCHED."""
+    route = scope.get("route")
+    endpoint = scope.get("endpoint")
+    if route is None and endpoint is not None and "app" in scope:
+        # FastAPI leaves "route" unset for the plain Starlette routes it adds itself
+        # (/openapi.json); their endpoint names them.
+        routes = getattr(getattr(scope["app"], "router", None), "routes", ())
+        route = next((r for r in routes if getattr(r, "endpoint", None) is endpoint), None)
+    return getattr(route, "path", None) or UNMATCHED
+
+
 class MetricsMiddleware:
     """Times every HTTP request and counts it by route template, model and status."""
 
@@ -99,7 +111,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            route = _route_template(scope)
             model = str(scope.get("state", {}).get(MODEL_STATE_KEY, ""))
             method = scope["method"]
             self.metrics.requests.labels(method, route, model, str(status)).inc()

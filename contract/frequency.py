@@ -23,6 +23,14 @@ class FrequencyError(ValueError):
     """Stamps that cannot be read, or have no single step, or a frequency with no name known."""
 
 
+class IrregularStamps(FrequencyError):
+    """A stamp missing (or out of step) between two others: the fact alone.
+
+    What to do about it is each side's to say: the trainer's user fills in rows or trains
+    without the time column, the service's user sends the missing values or no stamps.
+    """
+
+
 T = TypeVar("T", int, timedelta)
 
 # name, step, the season length that frequency usually has
@@ -114,12 +122,12 @@ def infer_frequency(stamps: list[datetime]) -> Frequency:
         step = _most_common([m for m in months if m is not None])
         for (a, b), m in zip(pairs, months, strict=True):
             if m != step:
-                raise FrequencyError(_gap(a, b, f"{step} month(s)"))
+                raise IrregularStamps(_gap(a, b, f"{step} month(s)"))
         name, season = MONTH_STEPS.get(step, (f"every {step} months", None))
         return Frequency(name, season)
     for a, b in pairs:
         if b - a != usual:
-            raise FrequencyError(_gap(a, b, _describe(usual).removeprefix("every ")))
+            raise IrregularStamps(_gap(a, b, _describe(usual).removeprefix("every ")))
     for name, size, season in FIXED_STEPS:
         if usual == size:
             return Frequency(name, season)
@@ -135,8 +143,7 @@ def _most_common(steps: list[T]) -> T:
 def _gap(a: datetime, b: datetime, step: str) -> str:
     return (
         f"irregular time stamps: {b.isoformat()} follows {a.isoformat()}, but the usual step is"
-        f" {step}; fill in the missing rows (or drop the time column to train on the values"
-        " as they are)"
+        f" {step}"
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from contract.frequency import (
     FrequencyError,
+    IrregularStamps,
     canonical,
     infer_frequency,
     series_stamps,
@@ -43,6 +44,15 @@ def test_a_series_stamps_step_on_past_its_values_by_the_horizon() -> None:
     assert started is not None and started.frequency == "hourly"
     assert started.times == [datetime(2024, 1, 1, h) for h in range(3)]
     assert series_stamps(2, 1) is None
+
+
+def test_a_gap_is_said_as_a_fact_each_side_adds_what_its_user_can_do() -> None:
+    with pytest.raises(IrregularStamps) as raised:
+        series_stamps(3, 1, timestamps=["2024-01-01", "2024-02-01", "2024-04-01"])
+    assert str(raised.value) == (
+        "irregular time stamps: 2024-04-01T00:00:00 follows 2024-02-01T00:00:00, but the usual"
+        " step is 1 month(s)"
+    )
 
 
 def test_a_series_stamped_on_an_unnamed_step_is_refused() -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from contract import frequency
-from contract.frequency import Frequency, FrequencyError
+from contract.frequency import Frequency, FrequencyError, IrregularStamps
 
 Array = npt.NDArray[np.float64]
 SeasonSource = Literal["given", "frequency", "autocorrelation", "default"]
@@ -42,6 +42,11 @@ def infer_frequency(stamps: list[datetime]) -> Frequency:
     """:func:`contract.frequency.infer_frequency`, reporting a DataError."""
     try:
         return frequency.infer_frequency(stamps)
+    except IrregularStamps as e:
+        raise DataError(
+            f"{e}; fill in the missing rows (or drop the time column to train on the values"
+            " as they are)"
+        ) from None
     except FrequencyError as e:
         raise DataError(str(e)) from None
 
@@ -122,14 +127,24 @@ def load_csv(
     return read_csv(path, column, time_column, fill).values
 
 
-def _ordered(
-    rows: list[dict[str, str]], time_column: str
-) -> tuple[list[int], list[datetime] | None]:
+@dataclass(frozen=True)
+class Row:
+    """One data row of a CSV file: its cells by header name, and the file line it ends on.
+
+    Lines count as the service counts a ``text/csv`` body's (the header is line 1), so an
+    error names the same place in the same file whichever side reads it.
+    """
+
+    line: int
+    cells: dict[str, str]
+
+
+def _ordered(rows: list[Row], time_column: str) -> tuple[list[int], list[datetime] | None]:
     """Row order by ``time_column``, and the stamps in that order when they are dates.
 
     Plain numbers (other than four-digit years) sort as numbers and carry no calendar.
     """
-    keys = [r[time_column].strip() for r in rows]
+    keys = [(r.cells.get(time_column) or "").strip() for r in rows]
     if not all(len(k) == 4 and k.isdigit() for k in keys):
         try:
             numeric = [float(k) for k in keys]
@@ -137,11 +152,11 @@ def _ordered(
         except ValueError:
             pass
     stamps = []
-    for i, key in enumerate(keys):
+    for row, key in zip(rows, keys, strict=True):
         try:
             stamps.append(parse_stamp(key))
         except DataError as e:
-            raise DataError(f"{e} in column {time_column!r} at data row {i + 1}") from None
+            raise DataError(f"line {row.line}: {e} in column {time_column!r}") from None
     try:
         order = sorted(range(len(rows)), key=stamps.__getitem__)
     except TypeError:
@@ -167,7 +182,7 @@ def read_csv(
     return table_from_rows(rows, column, time_column, fill)
 
 
-def _rows(path: Path, wanted: Sequence[str | None]) -> list[dict[str, str]]:
+def _rows(path: Path, wanted: Sequence[str | None]) -> list[Row]:
     """The data rows of a CSV file with a header row that holds every ``wanted`` column."""
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
@@ -182,7 +197,9 @@ def _rows(path: Path, wanted: Sequence[str | None]) -> list[dict[str, str]]:
                     raise DataError(
                         f"column {column!r} not in {path.name}; columns are: {', '.join(header)}"
                     )
-            rows = [dict(zip(header, record, strict=False)) for record in reader]
+            rows = [
+                Row(reader.line_num, dict(zip(header, record, strict=False))) for record in reader
+            ]
     except UnicodeDecodeError as e:
         raise DataError(f"{path.name} is not UTF-8 text: {e}") from None
     except csv.Error as e:
@@ -204,11 +221,14 @@ def read_panel(
     Returns each id's :class:`Table` (see :func:`read_csv`), ids in order of first appearance.
     """
     rows = _rows(Path(path), (id_column, column, time_column))
-    groups: dict[str, list[dict[str, str]]] = {}
+    groups: dict[str, list[Row]] = {}
     for row in rows:
-        groups.setdefault((row.get(id_column) or "").strip(), []).append(row)
+        groups.setdefault((row.cells.get(id_column) or "").strip(), []).append(row)
     if "" in groups:
-        raise DataError(f"{len(groups[''])} row(s) have no value in the id column {id_column!r}")
+        raise DataError(
+            f"{len(groups[''])} row(s) have no value in the id column {id_column!r}:"
+            f" {_lines(groups[''])}"
+        )
     tables = {}
     for key, group in groups.items():
         try:
@@ -218,42 +238,48 @@ def read_panel(
     return tables
 
 
+def _lines(rows: list[Row]) -> str:
+    """The first few rows' lines, in file order: "line 3", "lines 3, 7, ... and 2 more"."""
+    lines = sorted(r.line for r in rows)
+    shown = ", ".join(map(str, lines[:5]))
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return f"line{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
 def table_from_rows(
-    rows: list[dict[str, str]],
+    rows: list[Row],
     column: str,
     time_column: str | None = None,
     fill: Literal["refuse", "interpolate"] = "refuse",
 ) -> Table:
-    """One series from CSV rows (header name to text), in time order (see :func:`read_csv`)."""
+    """One series from CSV rows, in time order (see :func:`read_csv`); errors name file lines."""
     stamps = None
     if time_column is not None:
         order, stamps = _ordered(rows, time_column)
         rows = [rows[i] for i in order]
 
     values = np.empty(len(rows))
-    missing: list[int] = []
+    missing: list[Row] = []
     for i, row in enumerate(rows):
-        text = (row.get(column) or "").strip()
+        text = (row.cells.get(column) or "").strip()
         if text == "" or text.lower() in {"nan", "na", "null", "none"}:
-            missing.append(i)
+            missing.append(row)
             values[i] = np.nan
             continue
         try:
             v = float(text)
         except ValueError:
             raise DataError(
-                f"non-numeric value {text!r} in column {column!r} at data row {i + 1}"
+                f"line {row.line}: non-numeric value {text!r} in column {column!r}"
             ) from None
         if not math.isfinite(v):
-            raise DataError(f"non-finite value {text!r} in column {column!r} at data row {i + 1}")
+            raise DataError(f"line {row.line}: non-finite value {text!r} in column {column!r}")
         values[i] = v
 
     if missing:
         if fill == "refuse":
-            shown = ", ".join(str(i + 1) for i in missing[:5])
-            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
             raise DataError(
-                f"{len(missing)} missing value(s) in column {column!r} at data row(s) {shown}{more};"
+                f"{len(missing)} missing value(s) in column {column!r} at {_lines(missing)};"
                 " pass --fill interpolate to fill them"
             )
         known = np.flatnonzero(~np.isnan(values))

@@ -8,9 +8,12 @@ needs are served, not the package's demo page, which points at a public example 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.exceptions import HTTPException
@@ -25,6 +28,38 @@ FILES = {
 }
 
 router = APIRouter(include_in_schema=False)
+
+# The docstrings that become descriptions are reStructuredText, as every docstring here is;
+# Swagger UI reads Markdown, where ``x`` shows its backticks and :mod:`x` its role.
+_RST_LITERAL = re.compile(r"(?::[a-z]+:)?``?([^`]+)``?")
+
+
+def markdown(text: str) -> str:
+    """An RST description as Markdown: ``x`` and :mod:`x` become `x`."""
+    return _RST_LITERAL.sub(r"`\1`", text)
+
+
+def _in_markdown(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: markdown(v) if k == "description" and isinstance(v, str) else _in_markdown(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_in_markdown(v) for v in node]
+    return node
+
+
+def openapi_in_markdown(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` with every description (routes', models', fields') made Markdown."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _in_markdown(build())
+        return app.openapi_schema
+
+    return openapi
 
 
 @router.get("/docs")

@@ -12,7 +12,7 @@ send JSON.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Request
@@ -187,14 +187,24 @@ class OIPRoute(ServingProtocolRoute):
 
 
 def router(settings: Settings) -> APIRouter:
-    """The protocol's routes; the model routes need the API key, the health routes do not."""
-    routes = APIRouter(
-        prefix="/v2",
-        tags=["open-inference-protocol"],
-        responses=MESSAGE_ERRORS,
-        route_class=OIPRoute,
-    )
-    models = APIRouter(dependencies=[Depends(require_api_key)], route_class=OIPRoute)
+    """The protocol's routes; the model routes need the API key, the health routes do not.
+
+    Each half carries the ``/v2`` prefix itself rather than inheriting it from an enclosing
+    router: a route's template (``/v2/models/{name}/infer``, the ``route`` label of ``/metrics``)
+    is the path it was declared with, and a prefix added by ``include_router`` is not in it.
+    """
+
+    def half(*dependencies: Any) -> APIRouter:
+        return APIRouter(
+            prefix="/v2",
+            tags=["open-inference-protocol"],
+            dependencies=list(dependencies),
+            responses=MESSAGE_ERRORS,
+            route_class=OIPRoute,
+        )
+
+    routes = half()
+    models = half(Depends(require_api_key))
     body_model = oip_request(settings)
 
     @routes.get("")
@@ -270,5 +280,7 @@ def router(settings: Settings) -> APIRouter:
         """Forecast each window with one version."""
         return await _run_infer(request, registry, settings, name, version, body)
 
-    routes.include_router(models)
-    return routes
+    both = APIRouter()
+    both.include_router(routes)
+    both.include_router(models)
+    return both

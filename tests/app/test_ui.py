@@ -92,3 +92,11 @@ def test_the_page_and_the_api_document_name_the_service_alike(shared_client: Tes
     title = shared_client.get("/openapi.json").json()["info"]["title"]
     page = shared_client.get("/ui").text
     assert title == "Forecast service" and f"<title>{title}</title>" in page
+
+
+def test_the_openapi_descriptions_are_markdown_not_rst(shared_client: TestClient) -> None:
+    # Swagger UI renders Markdown: an RST ``literal`` or :mod:`role` shows its marks literally.
+    text = shared_client.get("/openapi.json").text
+    assert "``" not in text
+    assert not re.search(r":(mod|func|class|data):`", text)
+    assert "`text/csv`" in text  # a literal survives, as Markdown's

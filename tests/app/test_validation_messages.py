@@ -126,6 +126,20 @@ def test_an_unknown_freq_leads_with_unknown_frequency(
     assert error["details"]["count"] == 1
 
 
+def test_a_gap_in_the_timestamps_says_what_a_client_can_send(
+    shared_client: TestClient, series: np.ndarray
+) -> None:
+    stamps = [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(41)]
+    del stamps[20]  # 2001-09 is missing
+    item = {"id": "x", "values": series[:40].tolist(), "timestamps": stamps}
+    error = _refused(shared_client.post("/forecast", json={"model": "linear", "series": [item]}))
+    assert error["message"] == (
+        "series[0]: irregular time stamps: 2001-10-01T00:00:00 follows 2001-08-01T00:00:00, but"
+        " the usual step is 1 month(s); nothing is filled in: send the missing values with their"
+        " stamps, or the values without timestamps (in a CSV, the missing rows, or no time column)"
+    )
+
+
 def test_an_unreadable_start_names_the_field(shared_client: TestClient, series: np.ndarray) -> None:
     item = {"id": "x", "values": series[:40].tolist(), "start": "soon", "freq": "D"}
     error = _refused(shared_client.post("/forecast", json={"model": "linear", "series": [item]}))

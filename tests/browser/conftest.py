@@ -56,7 +56,7 @@ class Requests:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """uvicorn on 127.0.0.1 over ``linear`` (versions 1, 2; stable -> 1) and ``dense`` (horizon 3),
-    whose metadata also scores a method no baseline is (``auto_ets``), better than the rest."""
+    whose metadata also scores the methods no baseline is (``auto_ets`` better than the rest)."""
     base = tmp_path_factory.mktemp("browser")
     root = base / "store"
     train_tiny(root, "linear", "linear", seed=1, epochs=5)
@@ -69,6 +69,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     scores["auto_ets"] = {
         k: min(s[k] for s in scores.values()) * 0.5 for k in ("mae", "mse", "rmse")
     } | {"mape": None, "mase": None}
+    for name in ("auto_arima", "auto_theta", "mstl"):  # the widest table a store can give
+        scores[name] = {k: max(s[k] for s in scores.values()) * 2 for k in ("mae", "mse", "rmse")}
+        scores[name] |= {"mape": None, "mase": None}
     meta_path.write_text(json.dumps(meta))
 
     settings = {"FORECAST_MODEL_STORE": str(root), "FORECAST_API_KEYS": API_KEY}

@@ -37,12 +37,24 @@ def test_without_the_key_the_page_says_so_then_lists_the_models(page: Page, serv
     rows = page.locator("#models table tbody tr")
     expect(rows.nth(0)).to_contain_text("dense")
     expect(rows.nth(1)).to_contain_text("stable")  # linear version 1's label
-    headers = [h.replace("\u200b", "") for h in page.locator("#models thead th").all_inner_texts()]
-    assert {"the model", "naive", "seasonal_naive", "auto_ets"} <= set(headers)
+    headers = [" ".join(h.split()) for h in page.locator("#models thead th").all_inner_texts()]
+    assert headers[:4] == ["Model", "Version", "State", "Architecture"]
+    assert {"This model", "Naive", "Seasonal naive", "Seasonal diff. + MA", "AutoETS"} <= set(
+        headers
+    )
+    assert not [h for h in headers if "_" in h]  # no API identifier as a header
+    # Every baseline and statistical method, and still no horizontal scrolling at 1280 px.
+    assert len(headers) >= 4 + 1 + 5 + 4 + 1, headers
+    widths = page.evaluate(
+        "() => [document.querySelector('#models').scrollWidth,"
+        " document.querySelector('#models').clientWidth,"
+        " document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert widths[0] <= widths[1] and widths[2] <= widths[3], widths
     # Every row marks its lowest MAE; dense's is the extra method, rendered like any other.
     for i in range(3):
         expect(rows.nth(i).locator("td.best")).to_have_count(1)
-    auto_ets = headers.index("auto_ets")
+    auto_ets = headers.index("AutoETS")
     expect(rows.nth(0).locator("td").nth(auto_ets)).to_have_class("num best")
     page.locator("#metric").select_option("rmse")
     expect(rows.nth(0).locator("td.best")).to_have_count(1)
@@ -97,6 +109,26 @@ def test_an_api_error_is_a_readable_message(page: Page, server: Server) -> None:
     page.fill("#series", "1, two, 3")
     page.click("#submit")
     expect(message).to_contain_text('series: value 2 ("two") is not a number')
+
+
+def test_a_csv_error_stays_when_the_form_is_sent(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    csv = tmp_path / "broken.csv"
+    csv.write_text("date,units\n2024-01-01,1\n\n2024-01-03,n/a\n")
+    _open_with_key(page, server)
+    page.locator("#model").select_option("linear")
+    page.set_input_files("#csv", str(csv))
+    message = page.locator("#message")
+    said = 'CSV line 4, column "units": "n/a" is not a number'  # the file's line, header 1
+    expect(message).to_contain_text(said)
+    page.click("#submit")
+    expect(message).to_contain_text(said)
+    expect(message).not_to_contain_text("paste the series")
+    page.fill("#series", "1")  # the series typed over: the CSV is no longer the reason
+    page.fill("#series", "")
+    page.click("#submit")
+    expect(message).to_contain_text("paste the series or choose a CSV file first")
 
 
 def test_docs_render_every_operation_offline(page: Page, server: Server, screenshots: Path) -> None:

@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.data import DataError, Series, check_length, load_csv, synthetic, synthetic_noise
+from training.data import (
+    DataError,
+    Series,
+    check_length,
+    load_csv,
+    read_panel,
+    synthetic,
+    synthetic_noise,
+)
 
 
 def _course_value(t: int, noise: float) -> float:
@@ -64,10 +72,28 @@ def test_missing_column_names_the_columns(tmp_path: Path) -> None:
         load_csv(path, "y", time_column="when")
 
 
-def test_non_numeric_value_names_its_row(tmp_path: Path) -> None:
+def test_non_numeric_value_names_its_line(tmp_path: Path) -> None:
+    # The file's line, the header being line 1, as the service numbers a text/csv body's.
     path = _write(tmp_path / "d.csv", "y\n1\n2\nabc\n")
-    with pytest.raises(DataError, match=r"non-numeric value 'abc' in column 'y' at data row 3"):
+    with pytest.raises(DataError, match=r"^line 4: non-numeric value 'abc' in column 'y'$"):
         load_csv(path, "y")
+
+
+def test_a_line_is_the_files_even_after_sorting_by_time_or_grouping_by_id(tmp_path: Path) -> None:
+    path = _write(tmp_path / "d.csv", "day,y\n2024-01-03,x\n2024-01-01,1\n2024-01-02,2\n")
+    with pytest.raises(DataError, match=r"^line 2: non-numeric value 'x'"):
+        load_csv(path, "y", time_column="day")
+    path = _write(tmp_path / "d.csv", "day,y\n2024-01-03,3\nsoon,1\n")
+    with pytest.raises(DataError, match=r"^line 3: cannot read 'soon' .* in column 'day'$"):
+        load_csv(path, "y", time_column="day")
+    path = _write(tmp_path / "p.csv", "unique_id,y\na,1\nb,2\n,3\nb,x\n")
+    with pytest.raises(
+        DataError, match=r"^1 row\(s\) have no value in the id column 'unique_id': line 4$"
+    ):
+        read_panel(path, "unique_id", "y")
+    path = _write(tmp_path / "p.csv", "unique_id,y\na,1\nb,2\na,3\nb,x\n")
+    with pytest.raises(DataError, match=r"^series 'b': line 5: non-numeric value 'x'"):
+        read_panel(path, "unique_id", "y")
 
 
 def test_infinite_value_is_refused(tmp_path: Path) -> None:
@@ -78,7 +104,9 @@ def test_infinite_value_is_refused(tmp_path: Path) -> None:
 
 def test_missing_values_are_refused_by_default(tmp_path: Path) -> None:
     path = _write(tmp_path / "d.csv", "t,y\n1,1\n2,\n3,NA\n4,4\n")
-    with pytest.raises(DataError, match=r"2 missing value\(s\) .* row\(s\) 2, 3; pass --fill"):
+    with pytest.raises(
+        DataError, match=r"2 missing value\(s\) in column 'y' at lines 3, 4; pass --fill"
+    ):
         load_csv(path, "y")
 
 
@@ -90,7 +118,7 @@ def test_missing_values_are_interpolated_on_request(tmp_path: Path) -> None:
 
 def test_blank_line_in_a_one_column_file_is_a_missing_value(tmp_path: Path) -> None:
     path = _write(tmp_path / "d.csv", "y\n1\n2\n\n4\n")
-    with pytest.raises(DataError, match=r"1 missing value\(s\) in column 'y' at data row\(s\) 3"):
+    with pytest.raises(DataError, match=r"1 missing value\(s\) in column 'y' at line 4;"):
         load_csv(path, "y")
     np.testing.assert_allclose(load_csv(path, "y", fill="interpolate"), [1, 2, 3, 4])
 

@@ -55,7 +55,11 @@ def test_a_missing_month_is_refused_naming_the_gap() -> None:
 def test_a_missing_hour_is_refused_naming_the_gap() -> None:
     stamps = _every("2024-01-01", timedelta(hours=1))
     del stamps[2]
-    with pytest.raises(DataError, match=r"irregular time stamps: .*usual step is 1 hour"):
+    with pytest.raises(
+        DataError,
+        match=r"irregular time stamps: .*usual step is 1 hour; fill in the missing rows \(or drop"
+        r" the time column to train on the values as they are\)$",
+    ):
         infer_frequency(stamps)
 
 

@@ -5,7 +5,9 @@
 const ROOT = document.body.dataset.root || "";
 const $ = (id) => document.getElementById(id);
 let models = []; // the last GET /models answer's "models"
-let csvRows = null; // parsed CSV: {header: [...], rows: [[...], ...]}
+let csvRows = null; // parsed CSV: {header: [...], rows: [[...], ...], lines: [...]}
+// Why the chosen CSV gave no series: said again on submit, instead of "paste the series".
+let csvError = null;
 let imageUrls = {}; // object URLs to release when replaced
 
 // ---- talking to the API ----
@@ -107,6 +109,26 @@ function number(value) {
   return Math.abs(value) >= 1000 ? value.toFixed(0) : value.toPrecision(4);
 }
 
+// A method's name as a person reads it; its API name stays in the header's tooltip.
+const METHOD_NAMES = {
+  model: "This model",
+  naive: "Naive",
+  moving_average: "Moving average",
+  seasonal_naive: "Seasonal naive",
+  seasonal_diff_ma: "Seasonal diff. + MA",
+  seasonal_diff_ma_smoothed: "Seasonal diff. + MA, smoothed",
+  auto_ets: "AutoETS",
+  auto_arima: "AutoARIMA",
+  auto_theta: "AutoTheta",
+  mstl: "MSTL",
+};
+
+function methodName(key) {
+  if (key in METHOD_NAMES) return METHOD_NAMES[key];
+  const words = key.replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 // ---- models ----
 
 function methodsOf(list) {
@@ -152,10 +174,11 @@ function renderModels() {
   const methods = methodsOf(models);
   const table = element("table", null, "models");
   const head = table.createTHead().insertRow();
-  for (const h of ["model", "version", "state", "architecture"]) head.append(element("th", h));
+  for (const h of ["Model", "Version", "State", "Architecture"]) head.append(element("th", h));
   for (const k of methods) {
-    // A zero-width space after each "_" lets long method names wrap instead of widening the table.
-    head.append(element("th", k === "model" ? "the model" : k.replaceAll("_", "_\u200b"), "num method"));
+    const th = element("th", methodName(k), "num method");
+    th.title = k === "model" ? "the version's own forecast" : `${k} (its name in the API)`;
+    head.append(th);
   }
   head.append(element("th", ""));
   const body = table.createTBody();
@@ -186,7 +209,7 @@ function renderModels() {
         }
         row.append(cell);
       }
-      const actions = element("td");
+      const actions = element("td", null, "actions");
       if (meta) {
         const picture = element("button", "validation picture", "small");
         picture.type = "button";
@@ -194,7 +217,7 @@ function renderModels() {
         const use = element("button", "forecast with it", "small");
         use.type = "button";
         use.addEventListener("click", () => choose(m.name, v.version));
-        actions.append(picture, " ", use);
+        actions.append(picture, use);
       }
       row.append(actions);
     }
@@ -285,14 +308,17 @@ function parseValues(text, what) {
 }
 
 function splitCsv(text) {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
-  if (!lines.length) throw new Error("the CSV file is empty");
-  const delimiter = [",", ";", "\t"].find((d) => lines[0].includes(d)) || ",";
-  const cells = lines.map((l) => l.split(delimiter).map((c) => c.trim().replace(/^"(.*)"$/, "$1")));
+  // Each row keeps its line in the file (the first line is 1), as the server and trainer count.
+  const all = text.split(/\r?\n/).map((l, i) => ({ line: i + 1, text: l }));
+  const kept = all.filter((l) => l.text.trim() !== "");
+  if (!kept.length) throw new Error("the CSV file is empty");
+  const delimiter = [",", ";", "\t"].find((d) => kept[0].text.includes(d)) || ",";
+  const cells = kept.map((l) => l.text.split(delimiter).map((c) => c.trim().replace(/^"(.*)"$/, "$1")));
   const numeric = (c) => c !== "" && Number.isFinite(Number(c));
   const hasHeader = cells[0].some((c) => !numeric(c));
   const header = hasHeader ? cells[0] : cells[0].map((_, i) => `column ${i + 1}`);
-  return { header, rows: hasHeader ? cells.slice(1) : cells, firstLine: hasHeader ? 2 : 1 };
+  const from = hasHeader ? 1 : 0;
+  return { header, rows: cells.slice(from), lines: kept.slice(from).map((l) => l.line) };
 }
 
 function columnValues(csv, index) {
@@ -300,7 +326,7 @@ function columnValues(csv, index) {
     const cell = row[index];
     const x = cell === undefined || cell === "" ? NaN : Number(cell);
     if (!Number.isFinite(x)) {
-      throw new Error(`CSV line ${csv.firstLine + i}, column "${csv.header[index]}": "${cell ?? ""}" is not a number`);
+      throw new Error(`CSV line ${csv.lines[i]}, column "${csv.header[index]}": "${cell ?? ""}" is not a number`);
     }
     return x;
   });
@@ -313,9 +339,11 @@ function useCsvColumn() {
     const values = columnValues(csvRows, index);
     $("series").value = values.join(", ");
     $("csv-info").textContent = `${values.length} values from "${csvRows.header[index]}"`;
+    csvError = null;
   } catch (e) {
     $("series").value = "";
     $("csv-info").textContent = "";
+    csvError = e;
     showError(e);
   }
 }
@@ -327,6 +355,8 @@ async function readCsv() {
   try {
     csvRows = splitCsv(await file.text());
   } catch (e) {
+    $("series").value = "";
+    csvError = e;
     showError(e);
     return;
   }
@@ -349,7 +379,7 @@ async function readCsv() {
 function requestBody() {
   const body = { model: $("model").value, series: parseValues($("series").value, "series") };
   if (!body.model) throw new Error("choose a model (load the models first)");
-  if (!body.series.length) throw new Error("paste the series or choose a CSV file first");
+  if (!body.series.length) throw csvError || new Error("paste the series or choose a CSV file first");
   const version = $("version").value;
   if (version.startsWith("v:")) body.version = Number(version.slice(2));
   if (version.startsWith("l:")) body.version = version.slice(2);
@@ -373,7 +403,7 @@ function scoresTable(title, scored, best) {
   const body = table.createTBody();
   for (const name of names) {
     const row = body.insertRow();
-    const label = element("td", name === "model" ? "the model" : name);
+    const label = element("td", methodName(name));
     if (name === best) {
       row.classList.add("best");
       label.prepend(element("span", "★ ", "best-mark"));
@@ -440,5 +470,6 @@ $("metric").addEventListener("change", renderModels);
 $("model").addEventListener("change", fillVersionChoice);
 $("csv").addEventListener("change", readCsv);
 $("csv-column").addEventListener("change", useCsvColumn);
+$("series").addEventListener("input", () => { csvError = null; });
 $("forecast-form").addEventListener("submit", forecast);
 loadModels();

@@ -7,12 +7,14 @@ JSON body, so they must be equal.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.app.support import TestClient, error_of
+from training.data import DataError, load_csv
 
 CSV = {"content-type": "text/csv"}
 
@@ -144,6 +146,18 @@ def test_what_the_rows_cannot_say_is_refused_by_line(
     assert error["details"] == details
 
 
+def test_the_trainer_and_the_server_name_the_same_line_of_a_file(
+    shared_client: TestClient, tmp_path: Path
+) -> None:
+    text = "ds,y\n2024-01-02,2\n2024-01-01,1\n2024-01-03,n/a\n"
+    (tmp_path / "d.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as trained:
+        load_csv(tmp_path / "d.csv", "y", time_column="ds")
+    served = error_of(_post_csv(shared_client, "/forecast", text, model="linear"))["message"]
+    assert str(trained.value).startswith("line 4: ")
+    assert served.startswith("line 4: ")
+
+
 def test_the_json_bodys_own_checks_say_the_rest(
     shared_client: TestClient, series: np.ndarray
 ) -> None:
@@ -156,6 +170,13 @@ def test_the_json_bodys_own_checks_say_the_rest(
     error = error_of(r)
     assert error["code"] == "validation_error"
     assert "duplicate time stamp 2024-01-21T00:00:00" in error["message"]
+    del rows[21]  # now a day is missing
+    error = error_of(
+        _post_csv(shared_client, "/forecast", _lines(rows, "unique_id,ds,y"), model="linear")
+    )
+    assert "2024-01-23T00:00:00 follows 2024-01-21T00:00:00, but the usual step" in error["message"]
+    assert error["message"].endswith("(in a CSV, the missing rows, or no time column)")
+    assert "train" not in error["message"]  # the trainer's advice is not a client's
 
     text = _lines([(repr(v),) for v in values], "y")
     r = _post_csv(shared_client, "/forecast", text, model="linear", horizon=1001)

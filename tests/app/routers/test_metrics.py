@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.app.support import TestClient, metric_value
 
@@ -69,3 +70,27 @@ def test_metrics_count_requests_per_route_and_model(client: TestClient, series: 
     assert metric_value(text, "forecast_model_versions", model="gru", state="FAILED") == 0
     assert metric_value(text, "forecast_store_readable") == 1
     assert "/no/such/route" not in text  # unmatched paths never become label values
+
+
+def test_every_operation_is_counted_under_its_own_route_template(client: TestClient) -> None:
+    # The OIP's routes sit in a router inside a router: a prefix added by an enclosing
+    # include_router is not in a route's own path, and /v2/models/{name}/infer was once
+    # counted as route="/models/{name}/infer", beside the REST API's /models/{name}; and FastAPI
+    # leaves no route in the scope of its own /openapi.json, which was counted as "unmatched".
+    values = {"name": "linear", "version": "1", "label": "stable"}
+    called = set()
+    for template, operations in client.get("/openapi.json").json()["paths"].items():
+        path = template.format(**values)
+        for method in operations:
+            r = client.request(method.upper(), path, json={} if method == "post" else None)
+            assert r.status_code != 404 or "error" in r.json(), (method, path)
+            called.add((method.upper(), template))
+    assert {("POST", "/v2/models/{name}/infer"), ("GET", "/v2/health/ready")} <= called
+    counted = {
+        (sample.labels["method"], sample.labels["route"])
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        if family.name == "forecast_http_requests"
+        for sample in family.samples
+        if sample.name == "forecast_http_requests_total"
+    }
+    assert counted == called | {("GET", "/openapi.json")}  # the document itself, read above
