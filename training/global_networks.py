@@ -30,12 +30,10 @@ window scale, so the service multiplies them back by the scale of the series it 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +63,7 @@ from contract.publishing import now_utc
 from contract.store import MEMBERS_DIR, OUTPUT_KEY, SERVING_SIGNATURE, files_sha256, validate_name
 from training import nbeats
 from training.architectures import ARCHITECTURES
-from training.data import DataError
+from training.data import Panel
 from training.pipeline import Published, TrainingDiverged
 
 Array = npt.NDArray[np.float64]
@@ -96,7 +94,8 @@ class PaddingValue(layers.Layer):
 
 
 def zoo(architecture: str) -> Callable[[int, int], keras.Model]:
-    """A zoo architecture (:mod:`training.architectures`) over a masked window, last step out."""
+    """A zoo architecture (:mod:`training.architectures`) over a masked window: its last
+    step's output, added to the window's last value, is the horizon ``[b, H]``."""
     arch = ARCHITECTURES[architecture]
 
     def build(lookback: int, horizon: int) -> keras.Model:
@@ -105,6 +104,9 @@ def zoo(architecture: str) -> Callable[[int, int], keras.Model]:
         y = arch.build(lookback, horizon, None)(PaddingValue()(window, mask))
         if arch.output == "sequence":  # the forecast after the window's last step
             y = layers.Lambda(lambda s: s[:, -1, :])(y)
+        # As N-BEATS does, the network corrects a naive start: the window's last value (data,
+        # since windows are padded on the left), not a level from nothing.
+        y = layers.Add()([y, layers.Lambda(lambda w: w[:, -1:])(window)])
         return keras.Model([window, mask], y, name=f"global_{architecture}")
 
     return build
@@ -118,58 +120,6 @@ DESCRIPTIONS = {
     "nbeats": "N-BEATS generic: 3 doubly residual blocks of 4 Dense(128)",
     "nbeats_interpretable": "N-BEATS interpretable: trend then seasonality stacks, shared weights",
 }
-
-
-@dataclass(frozen=True)
-class Panel:
-    """Many named series to train one network on; the last ``horizon`` of each is validation."""
-
-    name: str
-    ids: tuple[str, ...]
-    values: tuple[Array, ...]  # each (n_i,)
-    horizon: int
-    season_length: int = 1
-    frequency: str | None = None
-    last_timestamp: datetime | None = None
-
-    @property
-    def min_length(self) -> int:
-        """The fewest values a series needs to train: inputs, one target, a validation part."""
-        return MIN_INPUTS + 2 * self.horizon
-
-    def check(self) -> None:
-        """DataError naming the series too short to train on (see :attr:`min_length`)."""
-        if not self.values:
-            raise DataError("the panel has no series")
-        short = [
-            (i, len(v))
-            for i, v in zip(self.ids, self.values, strict=True)
-            if len(v) < self.min_length
-        ]
-        if short:
-            named = ", ".join(f"{i!r} ({n})" for i, n in short[:5])
-            more = f" and {len(short) - 5} more" if len(short) > 5 else ""
-            raise DataError(
-                f"{len(short)} series too short for --global with horizon {self.horizon}: {named}"
-                f"{more}; each needs at least {self.min_length} values ({MIN_INPUTS} inputs, a"
-                f" target of {self.horizon} and a validation part of {self.horizon})"
-            )
-
-    def train(self, i: int) -> Array:
-        """Series ``i`` without its validation part, ``(n_i - H,)``."""
-        return self.values[i][: -self.horizon]
-
-    def valid(self, i: int) -> Array:
-        """Series ``i``'s validation part, its last ``H`` values."""
-        return self.values[i][-self.horizon :]
-
-    def sha256(self) -> str:
-        """Hash of every id and its float64 values, in order."""
-        digest = hashlib.sha256()
-        for key, values in zip(self.ids, self.values, strict=True):
-            digest.update(key.encode() + b"\0")
-            digest.update(np.ascontiguousarray(values, dtype="<f8").tobytes() + b"\0")
-        return digest.hexdigest()
 
 
 @dataclass(frozen=True)
