@@ -88,11 +88,15 @@ class Panel:
 
     @property
     def min_length(self) -> int:
-        """The fewest values a series needs to train: inputs, one target, a validation part."""
-        return MIN_INPUTS + 2 * self.horizon
+        """The fewest values a series needs: a couple of inputs and its validation part.
+
+        A series that also holds a target of ``H`` after those inputs in its training part
+        (``MIN_INPUTS + 2H`` values) gives training windows; a shorter one is only scored.
+        """
+        return MIN_INPUTS + self.horizon
 
     def check(self) -> None:
-        """DataError naming the series too short to train on (see :attr:`min_length`)."""
+        """DataError naming the series shorter than :attr:`min_length`."""
         if not self.values:
             raise DataError("the panel has no series")
         short = [
@@ -105,8 +109,14 @@ class Panel:
             more = f" and {len(short) - 5} more" if len(short) > 5 else ""
             raise DataError(
                 f"{len(short)} series too short for --global with horizon {self.horizon}: {named}"
-                f"{more}; each needs at least {self.min_length} values ({MIN_INPUTS} inputs, a"
-                f" target of {self.horizon} and a validation part of {self.horizon})"
+                f"{more}; each needs at least {self.min_length} values ({MIN_INPUTS} inputs and a"
+                f" validation part of {self.horizon})"
+            )
+        if all(len(v) < self.min_length + self.horizon for v in self.values):
+            raise DataError(
+                f"no series holds {self.min_length + self.horizon} values, the fewest that give"
+                f" a training window ({MIN_INPUTS} inputs and a target of {self.horizon}) before"
+                f" a validation part of {self.horizon}"
             )
 
     def train(self, i: int) -> Array:

@@ -18,8 +18,9 @@ recorded in ``metadata.json``'s ``global`` block:
 * **an ensemble** over lookbacks (2H, 4H, 7H), those two losses and seeds: the version answers
   the median of its members;
 * **short series** are left-padded and masked (:mod:`contract.panel`), never refused while they
-  hold :data:`contract.panel.MIN_INPUTS` values; to train, a series needs a window of those, a
-  target of ``H`` values and ``H`` more for validation (:func:`Panel.check`).
+  hold :data:`contract.panel.MIN_INPUTS` values and a validation part of ``H``; one that also
+  holds a target of ``H`` before its validation part gives training windows, a shorter one is
+  only scored (:meth:`training.data.Panel.check`).
 
 Honesty: the last ``H`` values of every series are its validation part, read only for early
 stopping and to score the finished version (the members' forecasts through their exported

@@ -83,6 +83,7 @@ def test_cut_points_lie_in_the_recent_past_and_leave_inputs() -> None:
     cuts = cut_points(40, 4, 2.5)  # the last 10 values
     assert cuts.tolist() == [30, 31, 32, 33, 34, 35, 36]
     assert cut_points(MIN_INPUTS + 4, 4, 10.0).tolist() == [MIN_INPUTS]  # the shortest trainable
+    assert cut_points(MIN_INPUTS + 3, 4, 10.0).tolist() == []  # only scored: no whole target
 
 
 def test_cli_global_publishes_one_version_per_architecture(global_store: Path) -> None:
@@ -127,11 +128,11 @@ def _refused(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 def test_a_series_below_the_minimum_is_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    series = {**panel_values(5), "tiny": np.arange(9.0)}
+    series = {**panel_values(5), "tiny": np.arange(5.0)}
     csv = write_panel(tmp_path / "p.csv", series)
     argv = ["--global", "--data", str(csv), "--id-column", "unique_id", "--column", "y"]
     err = _refused(capsys, [*argv, "--horizon", "4", "--store", str(tmp_path / "s")])
-    assert "'tiny' (9)" in err and "at least 10 values" in err
+    assert "'tiny' (5)" in err and "at least 6 values (2 inputs and a validation part of 4)" in err
     assert not (tmp_path / "s").exists()
 
 
