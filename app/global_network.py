@@ -4,7 +4,8 @@ A global version (``training.global_networks``) holds a few member SavedModels u
 ``members/<i>/`` (:data:`contract.store.MEMBERS_DIR`), each taking raw ``window`` and ``mask``
 ``[batch, lookback]`` to raw ``forecast`` ``[batch, H]``: every series is framed by
 :mod:`contract.panel` (its last ``lookback`` values, left-padded and masked when shorter), all
-series go in one call per member, and the answer is the members' median. So it reads a series
+series go in one call per member, and the answer is the median of the members it uses
+(``used``: those close to the best member on validation). So it reads a series
 of any length from :data:`contract.panel.MIN_INPUTS` values, a series it never saw as well as
 the panel's.
 
@@ -174,8 +175,8 @@ class GlobalNetwork:
         return out
 
 
-def _member(folder: Path, index: int, lookback: int, sha256: str) -> _Member:
-    """One member's SavedModel, its files checked against their recorded hash first."""
+def _checked(folder: Path, index: int, sha256: str) -> bool:
+    """True when member ``index``'s files are whole and match their recorded hash; else raises."""
     inside = folder / store.MEMBERS_DIR / str(index)
     where = f"{store.MEMBERS_DIR}/{index}"
     if not (inside / "saved_model.pb").is_file():
@@ -187,6 +188,13 @@ def _member(folder: Path, index: int, lookback: int, sha256: str) -> _Member:
             f"member {index}'s files ({where}) do not match the sha256 metadata.json records:"
             " the version was changed or half-written; publish it again"
         )
+    return True
+
+
+def _member(folder: Path, index: int, lookback: int) -> _Member:
+    """One member's SavedModel (its files already :func:`_checked`)."""
+    inside = folder / store.MEMBERS_DIR / str(index)
+    where = f"{store.MEMBERS_DIR}/{index}"
     module = tf.saved_model.load(str(inside))
     signature = module.signatures.get(store.SERVING_SIGNATURE)
     if signature is None:
@@ -207,7 +215,14 @@ def load(
     info = metadata.global_
     if info is None:
         raise StoreError("metadata.json has no global fields")
-    members = [_member(folder, i, m.lookback, m.sha256) for i, m in enumerate(info.members)]
+    # Every member's files are checked; only the members the median uses are loaded.
+    members = [
+        _member(folder, i, m.lookback)
+        for i, m in enumerate(info.members)
+        if _checked(folder, i, m.sha256) and m.used
+    ]
+    if not members:
+        raise StoreError("metadata.json's global block marks no member as used")
     model = GlobalNetwork(name, version, metadata, members, on_call)
     warm = 10 + np.sin(np.arange(info.min_length + 2, dtype=np.float64))
     ahead = model.ahead([warm], metadata.horizon).mean

@@ -280,6 +280,11 @@ class GlobalMember(BaseModel):
     seed: int
     epochs: int = Field(ge=0, description="epochs trained (early stopping kept the best)")
     validation_smape: float = Field(ge=0, description="its own sMAPE over the panel's validation")
+    used: bool = Field(
+        True,
+        description="in the median: a member whose validation sMAPE is far above the best"
+        " member's is kept in the folder but not used",
+    )
     sha256: str = Field(
         pattern=r"^[0-9a-f]{64}$",
         description="of the member's files (names and contents); a version whose files differ is"
@@ -297,7 +302,8 @@ class GlobalInfo(BaseModel):
     tensorflow_version: str
     keras_version: str
     members: list[GlobalMember] = Field(min_length=1)
-    combination: Literal["median"] = Field(description="how the members' forecasts combine")
+    combination: Literal["median"] = Field(description="how the used members' forecasts combine")
+    choice: str = Field("every member", description="which members are used, and why")
     min_length: int = Field(gt=0, description="the fewest values a series is forecast from")
     scaling: str = Field(description="how each window and its target are scaled")
     masking: str = Field(description="how series shorter than a lookback are read")

@@ -16,7 +16,7 @@ recorded in ``metadata.json``'s ``global`` block:
 * **scale-free losses**: sMAPE, and MASE (the absolute error weighted by the window's scale over
   the series' in-sample seasonal naive MAE up to the cut, so MASE in the raw units);
 * **an ensemble** over lookbacks (2H, 4H, 7H), those two losses and seeds: the version answers
-  the median of its members;
+  the median of the members whose validation sMAPE is within 10% of the best member's;
 * **short series** are left-padded and masked (:mod:`contract.panel`), never refused while they
   hold :data:`contract.panel.MIN_INPUTS` values and a validation part of ``H``; one that also
   holds a target of ``H`` before its validation part gives training windows, a shorter one is
@@ -77,6 +77,9 @@ STEPS_PER_EPOCH = 50  # at most: an epoch is a check of the validation loss
 PATIENCE = 5
 BATCH_BOUNDS = (32, 1024)
 LEARNING_RATE = 1e-3
+# A member whose validation sMAPE is more than this above the best member's is left out of the
+# median: on small panels the longest lookback can memorise its series and lag far behind.
+MEMBER_TOLERANCE = 0.10
 MASK_KEY = "mask"
 WINDOW_KEY = "window"
 
@@ -491,7 +494,10 @@ def train_and_publish(config: GlobalConfig, store_path: Path) -> Published:
                     sha256=files_sha256(inside),
                 )
             )
-        median = np.median(np.stack(forecasts), axis=0)
+        best = min(m.validation_smape for m in recorded)
+        used = [m.validation_smape <= best * (1 + MEMBER_TOLERANCE) for m in recorded]
+        recorded = [m.model_copy(update={"used": u}) for m, u in zip(recorded, used, strict=True)]
+        median = np.median(np.stack([f for f, u in zip(forecasts, used, strict=True) if u]), axis=0)
         model_scores, model_panel = panel_scores(panel, median)
         scores, panel_by = {"model": model_scores}, {"model": model_panel}
         for baseline, values in baseline_forecasts(panel).items():
@@ -539,6 +545,8 @@ def train_and_publish(config: GlobalConfig, store_path: Path) -> Published:
                 keras_version=keras.__version__,
                 members=recorded,
                 combination="median",
+                choice=f"members within {MEMBER_TOLERANCE:.0%} of the best member's validation"
+                f" sMAPE ({best:.3f}): {sum(used)} of {len(used)}",
                 min_length=MIN_INPUTS,
                 scaling="per window: divided by the mean absolute value of its data (1 if 0)",
                 masking=f"left-padded to the lookback, a mask input marks data; at least {MIN_INPUTS} values",
