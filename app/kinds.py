@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from app import ensemble, servable, statistical
+from app import ensemble, global_network, servable, statistical
 from app.forecaster import Forecaster
 from contract.metadata import ModelMetadata
 from contract.store import StoreError
@@ -30,6 +30,7 @@ LOADERS: dict[str, Loader] = {
     servable.KIND: servable.load,
     statistical.KIND: statistical.load,
     ensemble.KIND: _ensemble,
+    global_network.KIND: global_network.load,
 }
 
 

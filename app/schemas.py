@@ -266,6 +266,14 @@ class BestVersion(BaseModel):
     version: int
     validation_mae: float
     candidates: int = Field(description="the AVAILABLE versions of this dataset compared")
+    metric: str = Field(
+        "mae",
+        description='what chose it: "mae", or "smape" (the panel mean) among versions trained'
+        " across a panel",
+    )
+    score: float | None = Field(
+        None, description="the chosen version's sMAPE when metric is smape; None for mae"
+    )
 
     @classmethod
     def of(cls, choice: Choice) -> Self:

@@ -7,7 +7,9 @@ service's ``GET /models``. Fields added later have defaults, so every older stor
 fields every kind has are top-level, and a family's own fields sit in a block named after the
 kind (``savedmodel``: the TensorFlow and Keras versions, the training hyper-parameters and
 epochs; ``statsforecast``: the statsforecast version, what the fit chose and the model file's
-sha256). An ``ensemble`` version combines versions of any kinds, stored inside it. Format 1
+sha256; ``global``: one network trained across every series of a panel, its member networks,
+how its windows were drawn and scaled). An ``ensemble`` version combines versions of any kinds,
+stored inside it. Format 1
 (before kinds) had the SavedModel's fields top-level; it is read as format 2 of kind
 ``savedmodel`` (:meth:`ModelMetadata._from_format_1`).
 """
@@ -23,6 +25,7 @@ FORMAT_VERSION = 2
 SAVEDMODEL = "savedmodel"
 STATSFORECAST = "statsforecast"
 ENSEMBLE = "ensemble"
+GLOBAL = "global"
 # Format 1's top-level fields that are the savedmodel kind's own.
 _SAVEDMODEL_FIELDS = ("tensorflow_version", "keras_version", "hyperparameters", "epochs")
 
@@ -79,6 +82,32 @@ class ReferenceFit(BaseModel):
     error: str | None = Field(None, description="why it could not be fitted")
 
 
+class PanelScore(BaseModel):
+    """A method's scale-free scores over a panel's validation parts, averaged over its series."""
+
+    smape: float = Field(ge=0, le=200, description="mean over series of sMAPE in percent")
+    mase: float | None = Field(
+        None, ge=0, description="mean over series of MASE (None: no series had a usable scale)"
+    )
+
+
+class PanelValidation(BaseModel):
+    """How a version trained across a panel did on each series' last ``horizon`` values.
+
+    Every series' validation part is its last ``horizon`` values, forecast in one call from the
+    values before them; the scores are each series' sMAPE and MASE (in-sample seasonal naive
+    scale of the values before its validation part) averaged over the panel's series, so they
+    compare across series of any scale and across versions of the same panel.
+    """
+
+    series: int = Field(gt=0, description="series scored")
+    horizon: int = Field(gt=0, description="values held out at the end of each series")
+    season_length: int = Field(gt=0, description="the lag of MASE's in-sample naive scale")
+    scores: dict[str, PanelScore] = Field(
+        description='"model" and each baseline (naive, seasonal_naive) on the same values'
+    )
+
+
 class Validation(BaseModel):
     """One-step-ahead scores of the model and every baseline on the same validation positions.
 
@@ -94,6 +123,11 @@ class Validation(BaseModel):
     references: dict[str, ReferenceFit] = Field(
         default_factory=dict,
         description="AutoETS and AutoARIMA fitted on the training part: what each chose",
+    )
+    panel: PanelValidation | None = Field(
+        None,
+        description="a version trained across a panel: its scale-free scores over every series"
+        " (GET /models' best compares panel versions by these); None for one series",
     )
 
 
@@ -238,10 +272,66 @@ class StatsforecastInfo(BaseModel):
     search: str = Field(description="how the model was found, and what was cut short")
 
 
+class GlobalMember(BaseModel):
+    """One member network of a ``global`` version: a SavedModel under ``members/<i>/``."""
+
+    lookback: int = Field(gt=0, description="the most values it reads (shorter series are padded)")
+    loss: Literal["smape", "mase"]
+    seed: int
+    epochs: int = Field(ge=0, description="epochs trained (early stopping kept the best)")
+    validation_smape: float = Field(ge=0, description="its own sMAPE over the panel's validation")
+    used: bool = Field(
+        True,
+        description="in the median: a member whose validation sMAPE is far above the best"
+        " member's is kept in the folder but not used",
+    )
+    sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="of the member's files (names and contents); a version whose files differ is"
+        " refused at load",
+    )
+
+
+class GlobalInfo(BaseModel):
+    """The ``global`` kind's own fields: one network across many series, and how it was made.
+
+    Which of the techniques that make global networks work on short series were used, each with
+    the rule that set it from the data, so a reader can tell what a score rests on.
+    """
+
+    tensorflow_version: str
+    keras_version: str
+    members: list[GlobalMember] = Field(min_length=1)
+    combination: Literal["median"] = Field(description="how the used members' forecasts combine")
+    choice: str = Field("every member", description="which members are used, and why")
+    min_length: int = Field(gt=0, description="the fewest values a series is forecast from")
+    scaling: str = Field(description="how each window and its target are scaled")
+    masking: str = Field(description="how series shorter than a lookback are read")
+    output: str = Field(description="what one call forecasts")
+    sampling: str = Field(description="which cut points training windows end at, and why")
+    history_multiple: float = Field(
+        gt=0, description="L: training windows end within the last L x horizon training values"
+    )
+    losses: list[Literal["smape", "mase"]] = Field(description="the scale-free losses used")
+    lookbacks_rule: str = Field(description="how the members' lookbacks follow from the horizon")
+    epochs_rule: str = Field(description="how the most epochs and the batch were chosen")
+    refit: bool = Field(False, description="refitted on whole series after early stopping")
+    intervals: str = Field(description="where the prediction intervals come from")
+    series: int = Field(gt=0, description="series trained on")
+    lengths: list[int] = Field(description="shortest, median and longest series length")
+    windows: int = Field(gt=0, description="training windows drawn across the panel")
+
+
 class ModelMetadata(BaseModel):
     """Contents of ``metadata.json``."""
 
-    model_config = ConfigDict(protected_namespaces=())
+    # ``global`` is a Python keyword: the block is ``global_`` in Python, "global" on disk.
+    model_config = ConfigDict(
+        protected_namespaces=(),
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
 
     format_version: int = FORMAT_VERSION
     kind: str = Field(
@@ -276,6 +366,11 @@ class ModelMetadata(BaseModel):
     ensemble: EnsembleInfo | None = Field(
         None, description="the members and weights of an ensemble; None for a single network"
     )
+    global_: GlobalInfo | None = Field(
+        None,
+        alias="global",
+        description="the global kind's own fields (one network across a panel); None for others",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -295,6 +390,12 @@ class ModelMetadata(BaseModel):
             raise ValueError("a statsforecast version needs its statsforecast fields")
         if self.kind == ENSEMBLE and (self.ensemble is None or self.residual_quantiles is None):
             raise ValueError("an ensemble version needs its ensemble and residual_quantiles")
+        if self.kind == GLOBAL and (
+            self.global_ is None or self.residual_quantiles is None or self.validation.panel is None
+        ):
+            raise ValueError(
+                "a global version needs its global block, residual_quantiles and validation.panel"
+            )
         return self
 
     @property

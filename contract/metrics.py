@@ -53,6 +53,28 @@ def mape(actual: npt.ArrayLike, forecast: npt.ArrayLike) -> float | None:
     return float(100.0 * np.mean(np.abs(e[nonzero] / a[nonzero])))
 
 
+def smape(actual: npt.ArrayLike, forecast: npt.ArrayLike) -> float:
+    """Symmetric MAPE in percent, the M competitions': ``mean(200 |y - f| / (|y| + |f|))``.
+
+    A position where both are zero is a perfect forecast (0), not a division by zero.
+    """
+    e = np.abs(_errors(actual, forecast))
+    total = np.abs(np.asarray(actual, np.float64)) + np.abs(np.asarray(forecast, np.float64))
+    return float(np.mean(np.where(total > 0, 200.0 * e / np.where(total > 0, total, 1.0), 0.0)))
+
+
+def seasonal_naive_scale(insample: npt.ArrayLike, lag: int = 1) -> float | None:
+    """In-sample seasonal naive MAE ``mean(|x[t] - x[t-lag]|)``, M4's MASE denominator.
+
+    ``insample`` ``(m,)``; lag 1 is :func:`naive_scale`. None when ``m <= lag`` or it is 0.
+    """
+    x = np.asarray(insample, dtype=np.float64)
+    if x.size <= lag:
+        return None
+    scale = float(np.mean(np.abs(x[lag:] - x[:-lag])))
+    return scale if scale > 0 else None
+
+
 def naive_scale(insample: npt.ArrayLike) -> float | None:
     """In-sample one-step naive MAE ``mean(|x[t] - x[t-1]|)``, the denominator of MASE.
 

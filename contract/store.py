@@ -26,6 +26,7 @@ Signatures of every SavedModel (float32 raw values in, raw values out):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -208,3 +209,20 @@ def write_labels(store: Path, name: str, labels: dict[str, int]) -> None:
     tmp = path.with_name(f".{LABELS_FILE}.{uuid.uuid4().hex}")
     tmp.write_text(json.dumps(labels, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def files_sha256(folder: Path) -> str:
+    """One hash of every file under ``folder``: their relative paths and contents, in order.
+
+    What a version records of files it holds (a ``global`` version's member SavedModels), so a
+    file changed, added, truncated or missing is found before anything is loaded.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        header = f"{path.relative_to(folder).as_posix()}\0{path.stat().st_size}\0"
+        digest.update(header.encode())
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return digest.hexdigest()

@@ -9,7 +9,14 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tests.support import MULTI_STEP, train_tiny
+from tests.support import (
+    GLOBAL_ARCHITECTURES,
+    MULTI_STEP,
+    PANEL_HORIZON,
+    panel_values,
+    train_tiny,
+    write_panel,
+)
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +34,20 @@ def tiny_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for arch, horizon in MULTI_STEP.items():
         train_tiny(root, arch, f"tiny-{arch}-h{horizon}".replace("_", "-"), horizon=horizon)
     return root
+
+
+@pytest.fixture(scope="session")
+def global_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``panel-nbeats`` and ``panel-linear``, global versions trained for an epoch across the
+    tiny panel (``tests.support.panel_values``) by the CLI, once per session. Copy it before
+    changing anything."""
+    from training.cli import main
+
+    folder = tmp_path_factory.mktemp("global")
+    csv = write_panel(folder / "panel.csv", panel_values())
+    argv = ["--global", "--data", str(csv), "--id-column", "unique_id", "--column", "y"]
+    argv += ["--time-column", "ds", "--horizon", str(PANEL_HORIZON), "--epochs", "1"]
+    for arch in GLOBAL_ARCHITECTURES:
+        argv += ["--arch", arch]
+    assert main([*argv, "--store", str(folder / "store"), "--quiet"]) == 0
+    return folder / "store"

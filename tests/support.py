@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from contract import store
 from contract.metadata import ModelMetadata
 from training.data import Series, synthetic_values
@@ -17,11 +19,36 @@ SEASON = 50
 LENGTH = 400
 SPLIT = 300
 MULTI_STEP = {"dense": 3, "gru": 3}  # one vector and one sequence architecture with horizon > 1
+# The tiny panel a global version is trained on: series of 12 to 40 values, horizon 4.
+PANEL_SERIES = 20
+PANEL_HORIZON = 4
+GLOBAL_ARCHITECTURES = ("nbeats", "linear")
 
 
 def tiny_series() -> Series:
     """The course's synthetic shape, 400 values with a season of 50, trained on the first 300."""
     return Series("tiny", synthetic_values(length=LENGTH, period=SEASON), SPLIT, SEASON)
+
+
+def panel_values(count: int = PANEL_SERIES, seed: int = 0) -> dict[str, np.ndarray]:
+    """Short series of very different scales (100 to 2,000), each a wave, a trend and noise."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for i in range(count):
+        n = int(rng.integers(12, 40))
+        t = np.arange(n)
+        wave = 10 * (i + 1) * np.sin(t / 3)
+        out[f"s{i}"] = 100 * (i + 1) + wave + t * (i % 3) + rng.normal(0, 1, n)
+    return out
+
+
+def write_panel(path: Path, series: dict[str, np.ndarray]) -> Path:
+    """A long CSV (``unique_id, ds, y``) of ``series``, the rows of the ids interleaved."""
+    rows = [(key, t, v) for key, values in series.items() for t, v in enumerate(values)]
+    rows.sort(key=lambda row: (row[1], row[0]))
+    lines = [f"{key},{t},{v:.4f}" for key, t, v in rows]
+    path.write_text("unique_id,ds,y\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def train_tiny(root: Path, architecture: str, name: str | None = None, **config: Any) -> int:

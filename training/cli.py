@@ -5,6 +5,11 @@ second as one line, ``forecast-train: error: ...``, with exit status 2. An archi
 cannot be trained (its loss diverged, its windows do not fit) is reported as one line and as a
 row of the table, and the others are still trained and published.
 
+With ``--global`` (and ``--id-column``) every architecture is trained once across all the
+series of the long CSV and published as one version, ``<dataset>-<architecture>``, that
+forecasts any series (:mod:`training.global_networks`); without it each series is trained on
+its own.
+
 Exit statuses (:data:`EXIT_STATUSES`): 0 every requested model published, 1 some published and
 some failed, 2 bad arguments or data (nothing trained), 3 none published (every one failed).
 
@@ -25,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -34,6 +40,7 @@ from contract.selection import best_by_dataset
 from training import fanout
 from training.data import (
     DataError,
+    Panel,
     SeasonSource,
     Series,
     Table,
@@ -58,6 +65,16 @@ DEFAULT_NETWORKS = ("wavenet", "conv_lstm", "lstm", "linear")
 DEFAULT_STATISTICAL = ("auto_ets", "auto_arima", "auto_theta")
 # The default set of a series without a long season; default_set adds mstl for one.
 DEFAULT_ARCHITECTURES = (*DEFAULT_NETWORKS, *DEFAULT_STATISTICAL, ENSEMBLE)
+# --global's default set: N-BEATS, then the zoo trained across the panel (default_global_set).
+DEFAULT_GLOBAL = (
+    "nbeats",
+    "nbeats_interpretable",
+    "wavenet",
+    "conv_lstm",
+    "lstm",
+    "linear",
+    "dense",
+)
 SYNTHETIC_SPLIT = 1000
 SYNTHETIC_SEASON_LENGTH = 365
 CSV_SPLIT_FRACTION = 0.8
@@ -135,6 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--defaults-if-empty",
         action="store_true",
         help="if the store has no model, train the default set (as --defaults); else do nothing",
+    )
+
+    which.add_argument(
+        "--global",
+        dest="global_",
+        action="store_true",
+        help=(
+            "with --data and --id-column: train each architecture once across every series of"
+            " the long CSV and publish one version, <dataset>-<architecture>, that forecasts any"
+            f" series (default set: {', '.join(DEFAULT_GLOBAL)}); the last --horizon values of"
+            " each series are its validation part"
+        ),
     )
 
     data = parser.add_argument_group("data")
@@ -351,8 +380,44 @@ def dataset_name(path: Path) -> str:
     return name[:MAX_DATASET_NAME].rstrip("-_") or "data"
 
 
+# Options that set what --global derives from the panel (or that it has no use for).
+_NOT_GLOBAL = {
+    "--split": "split",
+    "--window": "window",
+    "--holdout": "holdout",
+    "--inputs": "inputs",
+    "--find-lr": "find_lr",
+    "--name": "name",
+    "--arima-time-cap": "arima_time_cap",
+}
+
+
+def _check_global(args: argparse.Namespace) -> None:
+    """Reject what --global cannot take."""
+    if args.data is None or args.id_column is None or args.column is None:
+        raise CliError(
+            "--global trains across the series of a long CSV: give --data FILE"
+            " --id-column ID --column COL"
+        )
+    for flag, key in _NOT_GLOBAL.items():
+        if getattr(args, key) not in (None, False):
+            raise CliError(
+                f"{flag} does not apply to --global: its validation part is the last --horizon"
+                " values of each series, its lookbacks and epochs follow from the panel"
+            )
+    if args.engine != "local" or args.address is not None:
+        raise CliError("--global trains its members in this process; drop --engine and --address")
+    if args.defaults_if_empty:
+        raise CliError("--defaults-if-empty trains the default store; use --defaults --global")
+    if args.arch and args.all:
+        raise CliError("choose architectures with --arch or --all, not both")
+
+
 def _check_arguments(args: argparse.Namespace) -> None:
     """Reject combinations of options that make no sense together."""
+    if args.global_:
+        _check_global(args)
+        return
     if args.arch and args.all:
         raise CliError("choose architectures with --arch or --all, not both")
     for flag, given in (
@@ -572,6 +637,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.store} already has {len(existing)} models; not training the defaults")
             return 0
     known = _architectures()
+    if args.global_:
+        return run_global(args)
     names = _selected(args, known)
     if args.id_column is not None:
         if args.defaults or args.defaults_if_empty:
@@ -612,6 +679,149 @@ def run(args: argparse.Namespace) -> int:
     if failed == 0:
         return ALL_PUBLISHED
     return NONE_PUBLISHED if failed == len(results) else SOME_FAILED
+
+
+def default_global_set(panel: Panel) -> list[str]:
+    """What --global trains without --arch (and with --defaults): N-BEATS and the zoo.
+
+    The seam for panel versions of other families (statistical models fitted per series and
+    published as one panel version): they join this list.
+    """
+    return list(DEFAULT_GLOBAL)
+
+
+def read_global_panel(args: argparse.Namespace) -> Panel:
+    """The long CSV as one panel: its series, horizon, season and frequency; checked."""
+    tables = read_panel(
+        args.data, args.id_column, args.column, args.time_column, args.fill or "refuse"
+    )
+    found = {infer_frequency(t.stamps) for t in tables.values() if t.stamps is not None}
+    if len({f.name for f in found}) > 1:
+        raise CliError(
+            f"the series have different frequencies ({', '.join(sorted(f.name for f in found))});"
+            " a global version is trained on one"
+        )
+    frequency = next(iter(found), None)
+    season = args.season_length or (frequency.season_length if frequency else None) or 1
+    stamps = [t.stamps[-1] for t in tables.values() if t.stamps]
+    panel = Panel(
+        dataset_name(args.data),
+        tuple(tables),
+        tuple(t.values for t in tables.values()),
+        args.horizon,
+        season,
+        frequency.name if frequency else None,
+        max(stamps) if stamps else None,
+    )
+    panel.check()
+    return panel
+
+
+def _global_names(args: argparse.Namespace, panel: Panel) -> list[str]:
+    from training.global_networks import BUILDERS
+
+    if args.arch:
+        names = list(dict.fromkeys(args.arch))
+        for name in names:
+            if name not in BUILDERS:
+                raise CliError(
+                    f"unknown architecture {name!r} for --global; choose from:"
+                    f" {', '.join(BUILDERS)}"
+                )
+        return names
+    return list(BUILDERS) if args.all else default_global_set(panel)
+
+
+def run_global(args: argparse.Namespace) -> int:
+    """Train each architecture once across the panel of ``--data``; the exit status."""
+    from training.global_networks import GlobalConfig, train_and_publish
+
+    panel = read_global_panel(args)
+    names = _global_names(args, panel)
+    configs = [
+        GlobalConfig(
+            name,
+            panel,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            seed=args.seed if args.seed is not None else 42,
+            verbose=not args.quiet,
+        )
+        for name in names
+    ]
+    for config in configs:
+        store.validate_name(config.model_name)
+    if not args.quiet:
+        lengths = sorted(len(v) for v in panel.values)
+        print(
+            f"{panel.name}: {len(lengths)} series of {lengths[0]} to {lengths[-1]} values"
+            f" (median {lengths[len(lengths) // 2]}), horizon {panel.horizon}, season"
+            f" {panel.season_length}",
+            flush=True,
+        )
+    results: list[tuple[Published | Failed, float]] = []
+    try:
+        for i, config in enumerate(configs, 1):
+            if not args.quiet:
+                print(
+                    f"[{i}/{len(configs)}] training {config.model_name}: {config.architecture}"
+                    f" across {len(panel.values)} series, horizon {panel.horizon}",
+                    flush=True,
+                )
+            outcome, seconds = attempt(
+                config.model_name, args.store, partial(train_and_publish, config, args.store)
+            )
+            if isinstance(outcome, Failed):
+                _fail(f"{outcome.name}: {outcome.reason}", SOME_FAILED)
+            results.append((outcome, seconds))
+    finally:
+        if results:
+            print(panel_table(results), flush=True)
+    if any(not isinstance(o, Failed) for o, _ in results):
+        print(_best_line(args.store, panel.name, panel.sha256(), _panel_split(panel)), flush=True)
+    failed = sum(isinstance(o, Failed) for o, _ in results)
+    if failed == 0:
+        return ALL_PUBLISHED
+    return NONE_PUBLISHED if failed == len(results) else SOME_FAILED
+
+
+def _panel_split(panel: Panel) -> int:
+    return sum(len(v) for v in panel.values) - len(panel.values) * panel.horizon
+
+
+def panel_table(results: Sequence[tuple[Published | Failed, float]]) -> str:
+    """One row per global version: its panel sMAPE and MASE beside the naive's."""
+    header = ("name", "version", "sMAPE", "MASE", "naive sMAPE", "naive MASE", "seconds")
+    rows: list[tuple[str, ...]] = [header]
+    for outcome, seconds in results:
+        if isinstance(outcome, Failed):
+            dashes = ("-",) * (len(header) - 2)
+            rows.append((outcome.name, *dashes, f"{seconds:.1f}", f"failed: {outcome.reason}"))
+            continue
+        panel = outcome.metadata.validation.panel
+        model = panel.scores["model"] if panel else None
+        naive = panel.scores.get("naive") if panel else None
+        rows.append(
+            (
+                outcome.name,
+                str(outcome.version),
+                _cell(model.smape if model else None),
+                _cell(model.mase if model else None),
+                _cell(naive.smape if naive else None),
+                _cell(naive.mase if naive else None),
+                f"{seconds:.1f}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=False))
+        ).rstrip()
+        + "".join(f"  {c}" for c in row[len(header) :])
+        for row in rows
+    )
 
 
 def panel_configs(args: argparse.Namespace, names: list[str]) -> list[Unit]:
@@ -726,6 +936,11 @@ def _ensemble(
 
 def best_line(root: Path, series: Series) -> str:
     """The store's best version for ``series`` by validation MAE (:mod:`contract.selection`)."""
+    return _best_line(root, series.name, series.sha256(), series.split)
+
+
+def _best_line(root: Path, dataset: str, sha256: str, split: int) -> str:
+    """The store's best version of one dataset (name, sha256, split) by validation."""
     versions = []
     local = LocalStore(root)
     for name in local.names():
@@ -735,12 +950,14 @@ def best_line(root: Path, series: Series) -> str:
             except store.StoreError:
                 continue  # a broken version is the server's to report, not a candidate
             d = meta.dataset
-            if (d.name, d.sha256, d.split) == (series.name, series.sha256(), series.split):
+            if (d.name, d.sha256, d.split) == (dataset, sha256, split):
                 versions.append((name, version, meta))
     (choice,) = best_by_dataset(versions)
+    value = choice.validation_mae if choice.score is None else choice.score
+    metric = "MAE" if choice.metric == "mae" else "sMAPE (mean over the series)"
     return (
-        f"best on {series.name} by validation MAE: {choice.model} version {choice.version}"
-        f" ({choice.validation_mae:.3f}, of {choice.candidates} versions in {root})"
+        f"best on {dataset} by validation {metric}: {choice.model} version {choice.version}"
+        f" ({value:.3f}, of {choice.candidates} versions in {root})"
     )
 
 

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from contract import frequency
 from contract.frequency import Frequency, FrequencyError, IrregularStamps
+from contract.panel import MIN_INPUTS
 
 Array = npt.NDArray[np.float64]
 SeasonSource = Literal["given", "frequency", "autocorrelation", "default"]
@@ -76,6 +77,68 @@ class Series:
     def sha256(self) -> str:
         """Hash of the float64 values, recorded in metadata so a version names its exact data."""
         return hashlib.sha256(np.ascontiguousarray(self.values, dtype="<f8").tobytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Many named series to train one network on; the last ``horizon`` of each is validation."""
+
+    name: str
+    ids: tuple[str, ...]
+    values: tuple[Array, ...]  # each (n_i,)
+    horizon: int
+    season_length: int = 1
+    frequency: str | None = None
+    last_timestamp: datetime | None = None
+
+    @property
+    def min_length(self) -> int:
+        """The fewest values a series needs: a couple of inputs and its validation part.
+
+        A series that also holds a target of ``H`` after those inputs in its training part
+        (``MIN_INPUTS + 2H`` values) gives training windows; a shorter one is only scored.
+        """
+        return MIN_INPUTS + self.horizon
+
+    def check(self) -> None:
+        """DataError naming the series shorter than :attr:`min_length`."""
+        if not self.values:
+            raise DataError("the panel has no series")
+        short = [
+            (i, len(v))
+            for i, v in zip(self.ids, self.values, strict=True)
+            if len(v) < self.min_length
+        ]
+        if short:
+            named = ", ".join(f"{i!r} ({n})" for i, n in short[:5])
+            more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+            raise DataError(
+                f"{len(short)} series too short for --global with horizon {self.horizon}: {named}"
+                f"{more}; each needs at least {self.min_length} values ({MIN_INPUTS} inputs and a"
+                f" validation part of {self.horizon})"
+            )
+        if all(len(v) < self.min_length + self.horizon for v in self.values):
+            raise DataError(
+                f"no series holds {self.min_length + self.horizon} values, the fewest that give"
+                f" a training window ({MIN_INPUTS} inputs and a target of {self.horizon}) before"
+                f" a validation part of {self.horizon}"
+            )
+
+    def train(self, i: int) -> Array:
+        """Series ``i`` without its validation part, ``(n_i - H,)``."""
+        return self.values[i][: -self.horizon]
+
+    def valid(self, i: int) -> Array:
+        """Series ``i``'s validation part, its last ``H`` values."""
+        return self.values[i][-self.horizon :]
+
+    def sha256(self) -> str:
+        """Hash of every id and its float64 values, in order."""
+        digest = hashlib.sha256()
+        for key, values in zip(self.ids, self.values, strict=True):
+            digest.update(key.encode() + b"\0")
+            digest.update(np.ascontiguousarray(values, dtype="<f8").tobytes() + b"\0")
+        return digest.hexdigest()
 
 
 def seasonal_pattern(season_time: Array) -> Array:
