@@ -94,7 +94,7 @@ def test_metadata_is_complete_and_describes_the_run(
 ) -> None:
     folder = store.version_dir(model_store, name, 1)
     raw = json.loads((folder / store.METADATA_FILE).read_text())
-    assert set(raw) == set(ModelMetadata.model_fields)
+    assert set(raw) == {f.alias or k for k, f in ModelMetadata.model_fields.items()}
     meta = ModelMetadata.model_validate(raw)
     assert (meta.name, meta.version, meta.architecture) == (name, 1, arch)
     assert (meta.window_size, meta.horizon, meta.season_length) == (WINDOW, horizon, 50)

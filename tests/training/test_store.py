@@ -233,7 +233,7 @@ def test_writers_in_separate_pid_namespaces_share_one_store(tmp_path: Path) -> N
 def test_metadata_json_validates_and_has_every_field(tmp_path: Path) -> None:
     _, folder = publish(tmp_path, "m", _build())
     raw = json.loads((folder / store.METADATA_FILE).read_text())
-    assert set(raw) == set(ModelMetadata.model_fields)
+    assert set(raw) == {f.alias or k for k, f in ModelMetadata.model_fields.items()}
     assert raw["format_version"] == FORMAT_VERSION
     assert ModelMetadata.model_validate(raw) == store.read_metadata(folder)
 
