@@ -91,7 +91,7 @@ def api_examples(client: httpx.Client, url: str) -> list[str]:
         blocks.append(_block(command, r, answer))
     r = client.post("/forecast/plot", json=body)
     blocks.append(
-        f"$ curl -s -X POST {_shown_url(url)}/forecast/plot -d '…same body…'"
+        f"$ curl -s -X POST {_shown_url(url)}/forecast/plot -H 'content-type: application/json' -d '…same body…'"
         f" -o forecast.png\n# HTTP {r.status_code}, {r.headers['content-type']},"
         f" {len(r.content)} bytes"
     )
