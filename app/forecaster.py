@@ -8,13 +8,17 @@ table (:mod:`app.kinds`) maps a version's ``kind`` to the function that loads it
 
 A family whose intervals come from validation residuals computes its quantiles with
 :func:`residual_offsets`; a family with its own predictive distribution returns its own.
+
+A family that holds something per series of its panel (fits keyed by series id) is also a
+:class:`Keyed`: :func:`keyed` gives the view of it for a request's series ids, and every other
+family ignores ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -149,6 +153,20 @@ class Forecaster(Protocol):
         ...
 
 
+@runtime_checkable
+class Keyed(Protocol):
+    """A version that forecasts a series by its id (fits kept per series of its panel)."""
+
+    def keyed(self, ids: Sequence[str | None]) -> Forecaster:
+        """The version for a panel whose series have these ids (None: no id), in order."""
+        ...
+
+
+def keyed(model: Forecaster, ids: Sequence[str | None]) -> Forecaster:
+    """``model`` for series with these ids: a :class:`Keyed` version binds them, others ignore them."""
+    return model.keyed(ids) if isinstance(model, Keyed) else model
+
+
 def tensors_of(model: Forecaster, protocol: str) -> TensorModel:
     """The version's window-tensor view, or :class:`KindUnsupported` naming why there is none."""
     if model.tensors is None:
@@ -226,3 +244,17 @@ def one_step_bands(
     """One-step forecasts ``values`` ``(n,)`` plus the one-step residuals' quantiles."""
     bands = residual_bands(quantiles, values[:, None], probabilities)
     return {p: band[:, 0] for p, band in bands.items()}
+
+
+def scaled_bands(
+    quantiles: ResidualQuantiles | None, mean: Array, probabilities: Sequence[float], scale: Array
+) -> dict[float, Array]:
+    """``mean`` ``(k, h)`` plus scale-free residual quantiles times each series' ``scale`` ``(k,)``.
+
+    For versions trained across a panel, whose residuals are in units of each series' scale.
+    """
+    unique = sorted({float(p) for p in probabilities})
+    if not unique:
+        return {}
+    q = residual_offsets(quantiles, unique, mean.shape[-1])
+    return {p: mean + q[i][None, :] * scale[:, None] for i, p in enumerate(unique)}

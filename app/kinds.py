@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from app import ensemble, global_network, servable, statistical
+from app import ensemble, global_network, servable, statistical, statistical_panel
 from app.forecaster import Forecaster
 from contract.metadata import ModelMetadata
 from contract.store import StoreError
@@ -31,6 +31,7 @@ LOADERS: dict[str, Loader] = {
     statistical.KIND: statistical.load,
     ensemble.KIND: _ensemble,
     global_network.KIND: global_network.load,
+    statistical_panel.KIND: statistical_panel.load,
 }
 
 

@@ -17,7 +17,7 @@ from app import anomalies as detection
 from app import backtest_plot, backtesting, forecasting, plotting
 from app.backtesting import BacktestResult
 from app.errors import InvalidRequest
-from app.forecaster import Array, Float32Array, Forecaster, TensorModel
+from app.forecaster import Array, Float32Array, Forecaster, TensorModel, keyed
 from app.forecasting import ForecastResult, ReferenceLimits
 from app.registry import ModelEntry
 from app.schemas import (
@@ -52,7 +52,7 @@ def _forecast_results(
     model: Forecaster, body: ForecastRequest, items: list[SeriesItem], settings: Settings
 ) -> list[ForecastResult]:
     return forecasting.forecast_panel(
-        model,
+        keyed(model, [item.id or None for item in items]),
         [
             (
                 np.asarray(item.values, dtype=np.float64),

@@ -8,8 +8,9 @@ fields every kind has are top-level, and a family's own fields sit in a block na
 kind (``savedmodel``: the TensorFlow and Keras versions, the training hyper-parameters and
 epochs; ``statsforecast``: the statsforecast version, what the fit chose and the model file's
 sha256; ``global``: one network trained across every series of a panel, its member networks,
-how its windows were drawn and scaled). An ``ensemble`` version combines versions of any kinds,
-stored inside it. Format 1
+how its windows were drawn and scaled; ``statsforecast_panel``: one statistical model fitted to
+every series of a panel, the fits keyed by series id). An ``ensemble`` version combines
+versions of any kinds, stored inside it. Format 1
 (before kinds) had the SavedModel's fields top-level; it is read as format 2 of kind
 ``savedmodel`` (:meth:`ModelMetadata._from_format_1`).
 """
@@ -26,6 +27,7 @@ SAVEDMODEL = "savedmodel"
 STATSFORECAST = "statsforecast"
 ENSEMBLE = "ensemble"
 GLOBAL = "global"
+STATSFORECAST_PANEL = "statsforecast_panel"
 # Format 1's top-level fields that are the savedmodel kind's own.
 _SAVEDMODEL_FIELDS = ("tensorflow_version", "keras_version", "hyperparameters", "epochs")
 
@@ -230,11 +232,19 @@ class EnsembleMember(BaseModel):
 class EnsembleInfo(BaseModel):
     """What an ``ensemble`` version combines and how (``training.ensemble``)."""
 
-    combination: Literal["mean", "inverse_holdout_mse"] = Field(
-        description="how the members' forecasts are combined; the weights never come from the"
-        " validation part"
+    combination: Literal["mean", "inverse_holdout_mse", "mean_of_validation_choice"] = Field(
+        description="how the members' forecasts are combined: for one series the weights come"
+        " from the training part's hold-out, never the validation part; across a panel the"
+        " members are the subset whose mean scored best on the panel's validation parts"
     )
     members: list[EnsembleMember]
+    choice: str | None = Field(None, description="which members were chosen, and from what")
+    scale_window: int | None = Field(
+        None,
+        gt=0,
+        description="residual_quantiles are in units of each series' scale over its last this"
+        " many values (a panel's combination); None: in the series' own units",
+    )
 
 
 class SavedModelInfo(BaseModel):
@@ -289,6 +299,31 @@ class GlobalMember(BaseModel):
         pattern=r"^[0-9a-f]{64}$",
         description="of the member's files (names and contents); a version whose files differ is"
         " refused at load",
+    )
+
+
+class PanelFitsInfo(BaseModel):
+    """The ``statsforecast_panel`` kind's own fields: one statistical model fitted per series."""
+
+    statsforecast_version: str
+    series: int = Field(gt=0, description="series fitted (the keys of fits.pkl)")
+    models: dict[str, int] = Field(
+        description='what the fits chose, and how many series each, e.g. {"ETS(M,A,N)": 210}'
+    )
+    fit: str = Field(description="what each fit read: the validation fit, then the refit")
+    unseen: str = Field(description="what the service does with a series the version never saw")
+    failed: int = Field(
+        0, ge=0, description="series whose search failed and got the fallback fit named in fit"
+    )
+    scale_window: int = Field(
+        gt=0,
+        description="residual_quantiles are in units of each series' scale over its last this"
+        " many values",
+    )
+    min_length: int = Field(gt=0, description="the fewest values a series is forecast from")
+    sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="of fits.pkl; the service refuses a file whose hash differs",
     )
 
 
@@ -371,6 +406,11 @@ class ModelMetadata(BaseModel):
         alias="global",
         description="the global kind's own fields (one network across a panel); None for others",
     )
+    panel_fits: PanelFitsInfo | None = Field(
+        None,
+        description="the statsforecast_panel kind's own fields (one statistical model fitted"
+        " per series of a panel); None for others",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -395,6 +435,15 @@ class ModelMetadata(BaseModel):
         ):
             raise ValueError(
                 "a global version needs its global block, residual_quantiles and validation.panel"
+            )
+        if self.kind == STATSFORECAST_PANEL and (
+            self.panel_fits is None
+            or self.residual_quantiles is None
+            or self.validation.panel is None
+        ):
+            raise ValueError(
+                "a statsforecast_panel version needs its panel_fits block, residual_quantiles"
+                " and validation.panel"
             )
         return self
 

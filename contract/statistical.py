@@ -207,7 +207,7 @@ def windowed(shape: Shape, model: Any, x: Array) -> Array:
     if len(x) <= start:
         return np.empty(0)
     check(shape, model, x)
-    if shape.name in ("auto_ets", "auto_arima"):
+    if shape.name in ("auto_ets", "auto_arima", "naive"):
         fitted = _forward(model, x, 1, [], fitted=True)["fitted"]
         return _finite(np.asarray(fitted, dtype=np.float64)[start:], "one-step forecasts")
     if shape.name == "auto_theta" and not model.model_.get("decompose"):
