@@ -29,7 +29,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -65,16 +65,11 @@ DEFAULT_NETWORKS = ("wavenet", "conv_lstm", "lstm", "linear")
 DEFAULT_STATISTICAL = ("auto_ets", "auto_arima", "auto_theta")
 # The default set of a series without a long season; default_set adds mstl for one.
 DEFAULT_ARCHITECTURES = (*DEFAULT_NETWORKS, *DEFAULT_STATISTICAL, ENSEMBLE)
-# --global's default set: N-BEATS, then the zoo trained across the panel (default_global_set).
-DEFAULT_GLOBAL = (
-    "nbeats",
-    "nbeats_interpretable",
-    "wavenet",
-    "conv_lstm",
-    "lstm",
-    "linear",
-    "dense",
-)
+# --global's default set: N-BEATS (generic and interpretable), the statistical models fitted per
+# series, and their combination (default_global_set); the zoo trained globally is --arch or --all.
+GLOBAL_STATISTICAL = ("auto_ets", "auto_arima", "auto_theta")
+COMBINATION = "combination"
+DEFAULT_GLOBAL = ("nbeats", "nbeats_interpretable", *GLOBAL_STATISTICAL, COMBINATION)
 SYNTHETIC_SPLIT = 1000
 SYNTHETIC_SEASON_LENGTH = 365
 CSV_SPLIT_FRACTION = 0.8
@@ -682,10 +677,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def default_global_set(panel: Panel) -> list[str]:
-    """What --global trains without --arch (and with --defaults): N-BEATS and the zoo.
+    """What --global trains without --arch (and with --defaults): N-BEATS, generic and
+    interpretable, AutoETS, AutoARIMA and AutoTheta fitted per series, and their combination.
 
-    The seam for panel versions of other families (statistical models fitted per series and
-    published as one panel version): they join this list.
+    The zoo's architectures train globally too (``--arch wavenet``, ``--all``), but on M3 they
+    took minutes a type for worse scores than N-BEATS (bench/results/m3.md), so they are not
+    in the default set.
     """
     return list(DEFAULT_GLOBAL)
 
@@ -720,38 +717,61 @@ def read_global_panel(args: argparse.Namespace) -> Panel:
 def _global_names(args: argparse.Namespace, panel: Panel) -> list[str]:
     from training.global_networks import BUILDERS
 
+    known = [*BUILDERS, *GLOBAL_STATISTICAL, COMBINATION]
     if args.arch:
         names = list(dict.fromkeys(args.arch))
         for name in names:
-            if name not in BUILDERS:
+            if name not in known:
                 raise CliError(
-                    f"unknown architecture {name!r} for --global; choose from:"
-                    f" {', '.join(BUILDERS)}"
+                    f"unknown architecture {name!r} for --global; choose from: {', '.join(known)}"
                 )
-        return names
-    return list(BUILDERS) if args.all else default_global_set(panel)
+        if COMBINATION in names and len(names) - 1 < 2:
+            raise CliError(
+                "--arch combination combines the run's other versions: give at least two more"
+            )
+        # The combination is built last, from what the run published.
+        return [n for n in names if n != COMBINATION] + [COMBINATION] * (COMBINATION in names)
+    return known if args.all else default_global_set(panel)
+
+
+def _global_job(
+    name: str, args: argparse.Namespace, panel: Panel
+) -> tuple[str, Callable[[], Published]]:
+    """The model name and the training call of one --global architecture (not the combination)."""
+    if name in GLOBAL_STATISTICAL:
+        from training.statistical_panel import PanelFitConfig, fit_and_publish
+
+        fitting = PanelFitConfig(name, panel, verbose=not args.quiet)
+        return fitting.model_name, partial(fit_and_publish, fitting, args.store)
+    from training.global_networks import GlobalConfig, train_and_publish
+
+    config = GlobalConfig(
+        name,
+        panel,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed if args.seed is not None else 42,
+        verbose=not args.quiet,
+    )
+    return config.model_name, partial(train_and_publish, config, args.store)
 
 
 def run_global(args: argparse.Namespace) -> int:
     """Train each architecture once across the panel of ``--data``; the exit status."""
-    from training.global_networks import GlobalConfig, train_and_publish
+    from training.panel_combination import combine_and_publish
 
     panel = read_global_panel(args)
     names = _global_names(args, panel)
-    configs = [
-        GlobalConfig(
-            name,
-            panel,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            seed=args.seed if args.seed is not None else 42,
+    jobs = [_global_job(name, args, panel) for name in names if name != COMBINATION]
+    if COMBINATION in names:
+        combined = f"{panel.name}-{COMBINATION}"
+        jobs.append((combined, lambda: combine_and_publish(
+            panel, [o for o, _ in results if not isinstance(o, Failed)], args.store,
             verbose=not args.quiet,
-        )
-        for name in names
-    ]
-    for config in configs:
-        store.validate_name(config.model_name)
+        )))  # fmt: skip
+    for model_name, _ in jobs:
+        store.validate_name(model_name)
     if not args.quiet:
         lengths = sorted(len(v) for v in panel.values)
         print(
@@ -762,16 +782,14 @@ def run_global(args: argparse.Namespace) -> int:
         )
     results: list[tuple[Published | Failed, float]] = []
     try:
-        for i, config in enumerate(configs, 1):
+        for i, ((model_name, job), name) in enumerate(zip(jobs, names, strict=True), 1):
             if not args.quiet:
                 print(
-                    f"[{i}/{len(configs)}] training {config.model_name}: {config.architecture}"
-                    f" across {len(panel.values)} series, horizon {panel.horizon}",
+                    f"[{i}/{len(jobs)}] training {model_name}: {name} across"
+                    f" {len(panel.values)} series, horizon {panel.horizon}",
                     flush=True,
                 )
-            outcome, seconds = attempt(
-                config.model_name, args.store, partial(train_and_publish, config, args.store)
-            )
+            outcome, seconds = attempt(model_name, args.store, job)
             if isinstance(outcome, Failed):
                 _fail(f"{outcome.name}: {outcome.reason}", SOME_FAILED)
             results.append((outcome, seconds))

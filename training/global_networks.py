@@ -44,25 +44,19 @@ import numpy.typing as npt
 import tensorflow as tf
 from keras import layers, ops
 
-from contract import metrics
 from contract.local_store import LocalStore
 from contract.metadata import (
     GLOBAL,
-    QUANTILE_LEVELS,
     DatasetInfo,
     GlobalInfo,
     GlobalMember,
     ModelMetadata,
-    PanelScore,
-    PanelValidation,
-    ResidualQuantiles,
-    Scores,
     Validation,
 )
 from contract.panel import MIN_INPUTS, last_windows, window_scale, windows_ending
 from contract.publishing import now_utc
 from contract.store import MEMBERS_DIR, OUTPUT_KEY, SERVING_SIGNATURE, files_sha256, validate_name
-from training import nbeats
+from training import nbeats, panel_scoring
 from training.architectures import ARCHITECTURES
 from training.data import Panel
 from training.pipeline import Published, TrainingDiverged
@@ -393,64 +387,6 @@ def train_member(config: GlobalConfig, run: Plan, lookback: int, loss: str, seed
     )
 
 
-def _mean(values: Sequence[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return float(np.mean(known)) if known else None
-
-
-def panel_scores(panel: Panel, forecasts: Array) -> tuple[Scores, PanelScore]:
-    """Each series' scores of ``forecasts`` ``(k, H)`` on its validation part, averaged."""
-    each = []
-    for i in range(len(panel.values)):
-        train = panel.train(i)
-        scale = metrics.seasonal_naive_scale(train, panel.season_length) or metrics.naive_scale(
-            train
-        )
-        each.append(
-            (
-                metrics.score(panel.valid(i), forecasts[i], scale),
-                metrics.smape(panel.valid(i), forecasts[i]),
-            )
-        )
-    mean = {key: _mean([scores[key] for scores, _ in each]) for key in metrics.METRIC_NAMES}
-    scores = Scores(
-        mae=mean["mae"] or 0.0,
-        mse=mean["mse"] or 0.0,
-        rmse=mean["rmse"] or 0.0,
-        mape=mean["mape"],
-        mase=mean["mase"],
-    )
-    return scores, PanelScore(smape=float(np.mean([s for _, s in each])), mase=mean["mase"])
-
-
-def baseline_forecasts(panel: Panel) -> dict[str, Array]:
-    """Naive and (with a season every training part holds) seasonal naive, ``(k, H)`` each."""
-    h, m = panel.horizon, panel.season_length
-    trains = [panel.train(i) for i in range(len(panel.values))]
-    out = {"naive": np.stack([np.repeat(t[-1], h) for t in trains])}
-    if m > 1 and all(len(t) >= m for t in trains):
-        out["seasonal_naive"] = np.stack([np.resize(t[-m:], h) for t in trains])
-    return out
-
-
-def residual_quantiles(panel: Panel, forecasts: Array, lookback: int) -> ResidualQuantiles:
-    """Quantiles by step of the validation errors over each series' window scale (the scale
-    of its last ``lookback`` training values, as the service scales the series it forecasts)."""
-    trains = [panel.train(i) for i in range(len(panel.values))]
-    scale = window_scale(*last_windows(trains, lookback))
-    actual = np.stack([panel.valid(i) for i in range(len(panel.values))])
-    residuals = (actual - forecasts) / scale[:, None]  # (k, H)
-    k = len(residuals)
-    levels = list(QUANTILE_LEVELS)
-    by_step = np.quantile(residuals, levels, axis=0).T if k >= 2 else np.empty((0, 0))
-    return ResidualQuantiles(
-        levels=levels,
-        by_step=by_step.tolist(),
-        count=k,
-        counts=[k] * len(by_step),
-    )
-
-
 def _progress(config: GlobalConfig, text: str) -> None:
     if config.verbose:
         print(f"  {config.model_name}: {text}", flush=True)
@@ -483,7 +419,7 @@ def train_and_publish(config: GlobalConfig, store_path: Path) -> Published:
             # Scored through the exported signature, the path the service answers from.
             forecast = member_forecast(inside, trains, member.lookback)
             forecasts.append(forecast)
-            _, own = panel_scores(panel, forecast)
+            _, own = panel_scoring.panel_scores(panel, forecast)
             recorded.append(
                 GlobalMember(
                     lookback=member.lookback,
@@ -498,10 +434,10 @@ def train_and_publish(config: GlobalConfig, store_path: Path) -> Published:
         used = [m.validation_smape <= best * (1 + MEMBER_TOLERANCE) for m in recorded]
         recorded = [m.model_copy(update={"used": u}) for m, u in zip(recorded, used, strict=True)]
         median = np.median(np.stack([f for f, u in zip(forecasts, used, strict=True) if u]), axis=0)
-        model_scores, model_panel = panel_scores(panel, median)
-        scores, panel_by = {"model": model_scores}, {"model": model_panel}
-        for baseline, values in baseline_forecasts(panel).items():
-            scores[baseline], panel_by[baseline] = panel_scores(panel, values)
+        scores, by_panel = panel_scoring.validation(panel, median)
+        panel_by = by_panel.scores
+        model_panel = panel_by["model"]
+        panel_scoring.save_forecasts(median, folder)
         lengths = sorted(len(v) for v in panel.values)
         total = sum(lengths)
         _progress(
@@ -532,14 +468,9 @@ def train_and_publish(config: GlobalConfig, store_path: Path) -> Published:
                 start=total - len(lengths) * panel.horizon,
                 end=total,
                 scores=scores,
-                panel=PanelValidation(
-                    series=len(lengths),
-                    horizon=panel.horizon,
-                    season_length=panel.season_length,
-                    scores=panel_by,
-                ),
+                panel=by_panel,
             ),
-            residual_quantiles=residual_quantiles(panel, median, max(run.lookbacks)),
+            residual_quantiles=panel_scoring.residual_quantiles(panel, median, max(run.lookbacks)),
             global_=GlobalInfo(
                 tensorflow_version=tf.__version__,
                 keras_version=keras.__version__,

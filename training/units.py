@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from contract.statistical import StatisticalError
 from training.data import DataError
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def attempt(
     outcome: Published | Failed
     try:
         outcome = work()
-    except (DataError, TrainingDiverged) as e:
+    except (DataError, TrainingDiverged, StatisticalError) as e:
         outcome = Failed(model_name, " ".join(str(e).split()))
     except (OSError, tf.errors.OpError) as e:
         if _disk_full(e):
