@@ -51,9 +51,7 @@ class Settings(BaseSettings):
     max_series_length: int = Field(
         100_000, ge=1, description="most values a request's series may hold"
     )
-    max_series: int = Field(
-        10_000, ge=1, description="most series one /forecast request may hold"
-    )
+    max_series: int = Field(10_000, ge=1, description="most series one /forecast request may hold")
     max_total_points: int = Field(
         1_000_000, ge=1, description="most values all the series of one request may hold together"
     )
