@@ -106,6 +106,6 @@ def test_openapi_documents_every_route_and_the_limits(shared_client: TestClient)
     } <= paths  # fmt: skip
     request = doc["components"]["schemas"]["ForecastRequest"]["properties"]
     values, many = request["series"]["anyOf"]  # one series' values, or many series
-    assert values["maxItems"] == 100_000 and many["maxItems"] == 1000
+    assert values["maxItems"] == 100_000 and many["maxItems"] == 10_000
     assert request["horizon"]["maximum"] == 1000
     assert shared_client.get("/docs").status_code == 200
