@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,19 @@ def fit(name: str, season_length: int, values: Array) -> Fit:
         if fitted is not None:
             return Fit(attempt, fitted, fallback)
     raise StatisticalError(f"{name} could not be fitted to this series, nor any fallback")
+
+
+def fit_and_forecast(
+    name: str, season_length: int, horizon: int, chunk: Sequence[Array]
+) -> list[tuple[Fit, Array]]:
+    """Each series of ``chunk`` fitted (:func:`fit`), with its forecast of the next ``horizon``
+    values: a training worker's task (``training.statistical_panel``), here so that a worker
+    process imports nothing but this package."""
+    out = []
+    for values in chunk:
+        made = fit(name, season_length, values)
+        out.append((made, statistical.ahead(made.shape, made.model, values, horizon).mean))
+    return out
 
 
 def save(fits: Mapping[str, Fit], folder: Path) -> str:

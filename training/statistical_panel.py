@@ -84,31 +84,25 @@ class PanelFitConfig:
         return self.name or f"{self.panel.name}-{self.architecture}".replace("_", "-")
 
 
-def _fit_chunk(
-    name: str, season: int, horizon: int, chunk: Sequence[Array]
-) -> list[tuple[panel_fits.Fit, Array]]:
-    """Each series of ``chunk`` fitted, with its forecast of the next ``horizon`` values."""
-    out = []
-    for values in chunk:
-        fit = panel_fits.fit(name, season, values)
-        ahead = statistical.ahead(fit.shape, fit.model, values, horizon).mean
-        out.append((fit, ahead))
-    return out
-
-
 def fit_all(
     name: str, season: int, horizon: int, serieses: Sequence[Array], workers: int
 ) -> list[tuple[panel_fits.Fit, Array]]:
-    """:func:`_fit_chunk` over every series, in ``workers`` processes (in order)."""
+    """:func:`contract.panel_fits.fit_and_forecast` over every series, in ``workers`` processes
+    (in order). The workers import only :mod:`contract` (never TensorFlow): each is a small
+    process that starts in a second, and prints nothing of TensorFlow's."""
     chunks = [serieses[i : i + CHUNK] for i in range(0, len(serieses), CHUNK)]
     if workers <= 1 or len(chunks) <= 1:
-        return [out for chunk in chunks for out in _fit_chunk(name, season, horizon, chunk)]
+        return [
+            out
+            for chunk in chunks
+            for out in panel_fits.fit_and_forecast(name, season, horizon, chunk)
+        ]
     # Spawned, not forked: the parent may hold TensorFlow's threads (global networks train in
     # the same run), and a forked copy of a threaded process can deadlock.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         done = pool.map(
-            _fit_chunk,
+            panel_fits.fit_and_forecast,
             [name] * len(chunks),
             [season] * len(chunks),
             [horizon] * len(chunks),
