@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import tensorflow as tf
 
 from app.errors import NonFiniteOutput
@@ -78,7 +79,9 @@ class GlobalNetwork:
         self.horizon = metadata.horizon
         self.context = Context(metadata.window_size, info.min_length)
 
-    def _call(self, member: _Member, values: Array, mask: Array) -> Array:
+    def _call(
+        self, member: _Member, values: npt.NDArray[np.floating], mask: npt.NDArray[np.floating]
+    ) -> Array:
         """One member over framed windows ``(k, L)`` -> ``(k, H)``, in chunks of CHUNK rows."""
         if self._on_call is not None:
             self._on_call(self.name, self.version, store.SERVING_SIGNATURE)
@@ -147,15 +150,11 @@ class GlobalNetwork:
         counts = [len(e) for e in ends]
         if sum(counts) == 0:
             return [Windowed(start, np.empty(0)) for _ in series]
-        each = []
-        for member in self._members:
-            framed = [
-                framing.windows_ending(s, e, member.lookback)
-                for s, e in zip(series, ends, strict=True)
-            ]
-            values = np.concatenate([v for v, _ in framed])
-            mask = np.concatenate([m for _, m in framed])
-            each.append(self._call(member, values, mask)[:, 0])
+        starts = [start] * len(series)
+        each = [
+            self._call(m, *framing.windows_from(series, starts, m.lookback, np.float32))[:, 0]
+            for m in self._members
+        ]
         first = np.median(np.stack(each), axis=0)
         unique = sorted({float(p) for p in probabilities})
         offsets = (

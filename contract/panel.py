@@ -43,6 +43,34 @@ def windows_ending(series: Array, ends: npt.ArrayLike, lookback: int) -> tuple[A
     return values, data.astype(np.float64)
 
 
+def windows_from(
+    panel: Sequence[Array], starts: Sequence[int], lookback: int, dtype: npt.DTypeLike = np.float64
+) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.floating]]:
+    """:func:`windows_ending` for every position of every series at once: the windows ending
+    just before ``starts[i]``, ``starts[i] + 1``, ... ``len(panel[i]) - 1`` of each series, in
+    series order; ``(values, mask)``, each ``(sum of the counts, lookback)`` in ``dtype``.
+
+    One gather over the series laid end to end, each after ``lookback`` zeros of padding, so a
+    panel of thousands of series is framed without a Python loop over windows.
+    """
+    lengths = np.array([len(s) for s in panel], dtype=np.int64)
+    first = np.minimum(np.asarray(starts, dtype=np.int64), lengths)
+    counts = lengths - first
+    # Where each series' padding begins in the laid-out buffer.
+    offsets = np.concatenate([[0], np.cumsum(lengths + lookback)[:-1]]).astype(np.int64)
+    flat = np.zeros(int((lengths + lookback).sum()), dtype=dtype)
+    data = np.zeros(len(flat), dtype=dtype)
+    for series, at, n in zip(panel, offsets, lengths, strict=True):
+        flat[at + lookback : at + lookback + n] = series
+        data[at + lookback : at + lookback + n] = 1
+    # The window ending before position e of series i starts at offsets[i] + e in the buffer.
+    ends = np.repeat(offsets + first, counts) + (
+        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    at = ends[:, None] + np.arange(lookback)[None, :]
+    return flat[at], data[at]
+
+
 def window_scale(values: Array, mask: Array) -> Array:
     """Each window's scale ``(k,)``: the mean absolute value of its data, 1 where that is 0.
 
