@@ -345,8 +345,10 @@ def forecast_panel(
     ]
     asked = sorted({float(p) for p in probabilities})
     serieses = [series for series, _ in panel]
-    windowed = model.windowed(serieses)
+    # The horizon first: a version that filters each series (ETS, ARIMA) makes its one-step
+    # forecasts in the same pass and gives them to the windowed call that follows.
     ahead = model.ahead(serieses, horizon, [*interval_probabilities(levels), *asked])
+    windowed = model.windowed(serieses)
     return [
         _result(
             series,

@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import statsforecast
@@ -52,6 +53,7 @@ from contract.store import StoreError
 
 KIND = STATSFORECAST_PANEL
 KEPT = 10_000  # fits made for series the version did not hold, kept at most
+T = TypeVar("T")
 
 
 class PanelFits:
@@ -113,7 +115,7 @@ class PanelFits:
                 self._made.popitem(last=False)
         return fit
 
-    def _apply(self, key: str | None, values: Array, use: Callable[[Fit], Array]) -> Array:
+    def _apply(self, key: str | None, values: Array, use: Callable[[Fit], T]) -> T:
         """``use`` of the series' fit; a fit that cannot take the values is made afresh."""
         fit = self.fit_for(key, values)
         try:
@@ -139,17 +141,23 @@ class PanelFits:
         return self.ahead_ids(panel, [None] * len(panel), steps, probabilities)
 
     def windowed_ids(
-        self, panel: Sequence[Array], ids: Sequence[str | None], probabilities: Sequence[float]
+        self,
+        panel: Sequence[Array],
+        ids: Sequence[str | None],
+        probabilities: Sequence[float],
+        known: dict[int, Array] | None = None,
     ) -> list[Windowed]:
-        """One-step forecasts of each series from its fit's ``min_length`` on."""
+        """One-step forecasts of each series from its fit's ``min_length`` on; ``known``: those
+        already made, by the series' index (:meth:`ahead_ids`' ``windowed``)."""
         unique = sorted({float(p) for p in probabilities})
         one_step = (
             residual_offsets(self.metadata.residual_quantiles, unique, 1)[:, 0] if unique else None
         )
         out = []
-        for key, series in zip(ids, panel, strict=True):
+        for i, (key, series) in enumerate(zip(ids, panel, strict=True)):
             x = np.asarray(series, dtype=np.float64)
-            values = self._apply(key, x, partial(_windowed, x=x))
+            made = known.get(i) if known is not None else None
+            values = made if made is not None else self._apply(key, x, partial(_windowed, x=x))
             start = len(x) - len(values)  # the fit's min_length: it depends on its seasons
             bands: dict[float, Array] = {}
             if one_step is not None and len(values):
@@ -165,15 +173,22 @@ class PanelFits:
         ids: Sequence[str | None],
         steps: int,
         probabilities: Sequence[float],
+        windowed: dict[int, Array] | None = None,
     ) -> Horizon:
-        """Each series' next ``steps`` values, with bands from the scaled validation residuals."""
+        """Each series' next ``steps`` values, with bands from the scaled validation residuals.
+
+        With ``windowed`` (a dict), each series' one-step forecasts are made in the same pass
+        and recorded there by index, for :meth:`windowed_ids` of the same request.
+        """
         series = [np.asarray(s, dtype=np.float64) for s in panel]
-        mean = np.stack(
-            [
-                self._apply(key, x, partial(_ahead, x=x, steps=steps))
-                for key, x in zip(ids, series, strict=True)
-            ]
-        )
+        rows = []
+        for i, (key, x) in enumerate(zip(ids, series, strict=True)):
+            if windowed is None:
+                rows.append(self._apply(key, x, partial(_ahead, x=x, steps=steps)))
+                continue
+            mean, windowed[i] = self._apply(key, x, partial(_both, x=x, steps=steps))
+            rows.append(mean)
+        mean = np.stack(rows)
         if not probabilities:
             return Horizon(mean)
         scale = framing.window_scale(*framing.last_windows(series, self._scale_window))
@@ -190,6 +205,10 @@ def _ahead(fit: Fit, x: Array, steps: int) -> Array:
     return statistical.ahead(fit.shape, fit.model, x, steps).mean
 
 
+def _both(fit: Fit, x: Array, steps: int) -> tuple[Array, Array]:
+    return statistical.ahead_and_windowed(fit.shape, fit.model, x, steps)
+
+
 class _ForIds:
     """A :class:`PanelFits` for a request's series ids, in order."""
 
@@ -202,6 +221,7 @@ class _ForIds:
         self.version = fits.version
         self.metadata = fits.metadata
         self.context = fits.context
+        self._made: dict[str, dict[int, Array]] = {}  # the last ahead call's one-step forecasts
 
     def _for(self, panel: Sequence[Array]) -> list[str | None]:
         return self._ids if len(self._ids) == len(panel) else [None] * len(panel)
@@ -209,12 +229,28 @@ class _ForIds:
     def windowed(
         self, panel: Sequence[Array], probabilities: Sequence[float] = ()
     ) -> list[Windowed]:
-        return self._fits.windowed_ids(panel, self._for(panel), probabilities)
+        known = self._made.pop(_digest(panel), None)
+        return self._fits.windowed_ids(panel, self._for(panel), probabilities, known)
 
     def ahead(
         self, panel: Sequence[Array], steps: int, probabilities: Sequence[float] = ()
     ) -> Horizon:
-        return self._fits.ahead_ids(panel, self._for(panel), steps, probabilities)
+        # The one-step forecasts come out of the same pass: kept for this request's windowed.
+        made: dict[int, Array] = {}
+        horizon = self._fits.ahead_ids(panel, self._for(panel), steps, probabilities, made)
+        self._made = {_digest(panel): made}
+        return horizon
+
+
+def _digest(panel: Sequence[Array]) -> str:
+    """What identifies a panel's values: a request's windowed call reuses its ahead call's
+    one-step forecasts only for the very same series."""
+    digest = hashlib.sha256()
+    for series in panel:
+        x = np.ascontiguousarray(series, dtype=np.float64)
+        digest.update(len(x).to_bytes(8, "little"))
+        digest.update(x.tobytes())
+    return digest.hexdigest()
 
 
 def _minor(version: str) -> str:

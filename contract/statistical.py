@@ -221,6 +221,22 @@ def windowed(shape: Shape, model: Any, x: Array) -> Array:
     return _finite(out, "one-step forecasts")
 
 
+def ahead_and_windowed(shape: Shape, model: Any, x: Array, steps: int) -> tuple[Array, Array]:
+    """:func:`ahead`'s mean (no intervals) and :func:`windowed`, both at once.
+
+    A model that filters its state through the series (ETS, ARIMA, the naive method) gives both
+    from one ``forward`` over ``x``, so a request that asks for both pays for one pass;
+    the others are asked twice.
+    """
+    if shape.name in ("auto_ets", "auto_arima", "naive") and len(x) > shape.min_length:
+        check(shape, model, x)
+        result = _forward(model, x, steps, [], fitted=True)
+        mean = _finite(np.asarray(result["mean"], dtype=np.float64), "forecasts")
+        fitted = np.asarray(result["fitted"], dtype=np.float64)[shape.min_length :]
+        return mean, _finite(fitted, "one-step forecasts")
+    return ahead(shape, model, x, steps).mean, windowed(shape, model, x)
+
+
 def _block(shape: Shape, model: Any, x: Array, a: int) -> Array:
     """One-step forecasts of ``x[a:]``: the season from ``x[:a]``, carried over ``x[a:]``."""
     if shape.name == "mstl":
@@ -253,18 +269,47 @@ def _block(shape: Shape, model: Any, x: Array, a: int) -> Array:
 
 def _theta_season(model: Any, x: Array) -> tuple[Array, bool]:
     """The classical seasonal indices of ``x`` ``(len(x),)`` and whether they multiply."""
-    from statsmodels.tsa.seasonal import seasonal_decompose
-
     m = int(model.model_["m"])
     multiplicative = model.model_.get("decomposition_type") == "multiplicative" and x.min() > 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        kind = "multiplicative" if multiplicative else "additive"
-        season = np.asarray(seasonal_decompose(x, model=kind, period=m).seasonal)
-        if multiplicative and (season < 0.01).any():
-            multiplicative = False
-            season = np.asarray(seasonal_decompose(x, model="additive", period=m).seasonal)
+    season = classical_season(x, m, multiplicative)
+    if multiplicative and (season < 0.01).any():
+        multiplicative = False
+        season = classical_season(x, m, multiplicative)
     return season, multiplicative
+
+
+def classical_season(x: Array, period: int, multiplicative: bool) -> Array:
+    """statsmodels' ``seasonal_decompose(x, model, period).seasonal`` (its defaults) in numpy.
+
+    The same steps as statsmodels' (a centred moving average of ``period`` values, halves at
+    the ends when it is even; each phase's mean of the detrended values, normalised to sum to 0
+    or average 1), without its pandas calls, which were most of a windowed theta forecast's
+    time. ValueError with fewer than two cycles, as statsmodels'.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    if n < 2 * period:
+        raise ValueError(f"x must have 2 complete cycles requires {2 * period} observations")
+    if period % 2 == 0:
+        weights = np.array([0.5] + [1.0] * (period - 1) + [0.5]) / period
+    else:
+        weights = np.repeat(1.0 / period, period)
+    half = (len(weights) - 1) // 2
+    trend = np.full(n, np.nan)
+    trend[half : n - half] = np.convolve(x, weights, mode="valid")
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        detrended = x / trend if multiplicative else x - trend
+        # Each phase's values in one row (padded with NaN to whole cycles), then each row's
+        # mean of its numbers: a NaN-ignoring mean of detrended[i::period] for every i at once.
+        cycles = -(-n // period)
+        grid = np.full(cycles * period, np.nan)
+        grid[:n] = detrended
+        rows = np.ascontiguousarray(grid.reshape(cycles, period).T)
+        known = np.isfinite(rows)
+        means = np.where(known, rows, 0.0).sum(axis=1) / known.sum(axis=1)
+    means = means / means.mean() if multiplicative else means - means.mean()
+    return np.tile(means, n // period + 1)[:n]
 
 
 def _carry(season: Array, h: int, m: int) -> Array:

@@ -171,7 +171,7 @@ def test_forecast_puts_the_pieces_together() -> None:
         model, x, horizon=3, season_length=12, baselines=["naive", "naive"],
         levels=[80], actuals=np.array([120.0, 121.0]),
     )  # fmt: skip
-    assert model.calls == [110, 1]  # one batch of windows, one horizon call
+    assert model.calls == [1, 110]  # one horizon call, then one batch of windows
     assert list(result.baselines) == ["naive"]
     np.testing.assert_allclose(result.model.forecast[0], x[-10:].mean())
     assert result.horizon_scores is not None and (

@@ -166,18 +166,28 @@ def test_many_series_known_unseen_and_short_each_get_a_forecast_inside_its_inter
     assert fits.made == 2
 
 
-def test_a_known_id_is_forecast_from_its_stored_fit(panel_client: TestClient) -> None:
+@pytest.mark.parametrize("name", [ETS, "panel-auto-arima"])
+def test_a_known_id_is_forecast_from_its_stored_fit_in_one_pass(
+    panel_client: TestClient, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     values = panel_values()["s5"]
-    fits = _loaded(panel_client, ETS)
+    fits = _loaded(panel_client, name)
     stored = fits.fit_for("s5", values)
+    expected = stored.model.forward(y=values, h=3, fitted=True)
+    passes = []
+    forward = stored.model.forward
+    monkeypatch.setattr(stored.model, "forward", lambda **kw: passes.append(kw) or forward(**kw))
     r = panel_client.post(
         "/forecast",
-        json={"model": ETS, "horizon": 3, "series": [{"id": "s5", "values": values.tolist()}]},
+        json={"model": name, "horizon": 3, "series": [{"id": "s5", "values": values.tolist()}]},
     )
     assert r.status_code == 200, r.text
     (answer,) = r.json()["series"]
-    expected = stored.model.forward(y=values, h=3)["mean"]
-    np.testing.assert_allclose(answer["forecast"]["values"], expected, rtol=1e-6)
+    np.testing.assert_allclose(answer["forecast"]["values"], expected["mean"], rtol=1e-6)
+    start = answer["windowed"]["start"]
+    np.testing.assert_allclose(answer["windowed"]["values"], expected["fitted"][start:], rtol=1e-6)
+    # The horizon and every one-step forecast come from one filtering pass over the series.
+    assert len(passes) == 1 and passes[0]["fitted"] is True
 
 
 def test_models_best_names_one_panel_version(panel_client: TestClient) -> None:
