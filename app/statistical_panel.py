@@ -221,7 +221,8 @@ class _ForIds:
         self.version = fits.version
         self.metadata = fits.metadata
         self.context = fits.context
-        self._made: dict[str, dict[int, Array]] = {}  # the last ahead call's one-step forecasts
+        # The last ahead call's one-step forecasts, by series index, and its panel's digest.
+        self._made: tuple[str, dict[int, Array]] | None = None
 
     def _for(self, panel: Sequence[Array]) -> list[str | None]:
         return self._ids if len(self._ids) == len(panel) else [None] * len(panel)
@@ -229,7 +230,8 @@ class _ForIds:
     def windowed(
         self, panel: Sequence[Array], probabilities: Sequence[float] = ()
     ) -> list[Windowed]:
-        known = self._made.pop(_digest(panel), None)
+        made, self._made = self._made, None
+        known = made[1] if made is not None and made[0] == _digest(panel) else None
         return self._fits.windowed_ids(panel, self._for(panel), probabilities, known)
 
     def ahead(
@@ -238,7 +240,7 @@ class _ForIds:
         # The one-step forecasts come out of the same pass: kept for this request's windowed.
         made: dict[int, Array] = {}
         horizon = self._fits.ahead_ids(panel, self._for(panel), steps, probabilities, made)
-        self._made = {_digest(panel): made}
+        self._made = (_digest(panel), made)
         return horizon
 
 

@@ -32,7 +32,7 @@ def test_windows_from_is_each_series_windows_ending_in_order(lookback: int) -> N
     assert mask[first].sum() == min(5, lookback)
 
 
-def test_windows_from_an_empty_panel_has_no_windows() -> None:
+def test_windows_from_a_start_at_the_series_end_has_no_windows() -> None:
     values, mask = framing.windows_from([np.arange(3.0)], [3], 5)
     assert values.shape == mask.shape == (0, 5)
 
