@@ -18,10 +18,10 @@ import numpy as np
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from app import service
+from app import window_tensors
 from app.dependencies import RegistryDep, SettingsDep, require_api_key, resolve_model
 from app.errors import InvalidRequest
-from app.forecaster import Forecaster, TensorInfo, TensorModel, tensors_of
+from app.forecaster import Forecaster
 from app.registry import ModelRegistry
 from app.routers.oip_types import (
     OIPInferRequest,
@@ -37,32 +37,22 @@ from app.routers.oip_types import (
     oip_request,
 )
 from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
-from app.settings import Limit, Settings
+from app.settings import Settings
 from app.version_state import VersionState
-from contract.store import FORECAST_SIGNATURE, INPUT_KEY, OUTPUT_KEY, STEPS_KEY
+from app.window_tensors import Tensor
+from contract.store import OUTPUT_KEY
 
 SERVER_NAME = "forecast-service"
-DATATYPES = {"DT_FLOAT": "FP32", "DT_INT32": "INT32"}  # TensorFlow's type -> the protocol's
 BINARY_HEADER = "inference-header-content-length"
 
 VersionPath = Annotated[int, Path(ge=1, description="a version number")]
-
-
-def _tensor(key: str, info: TensorInfo) -> OIPTensorMetadata:
-    # A scalar (steps) travels as a one-element tensor: the protocol's tensors have a dimension.
-    shape = [-1 if d is None else d for d in info.shape] or [1]
-    return OIPTensorMetadata(name=key, datatype=DATATYPES.get(info.dtype, info.dtype), shape=shape)
-
-
-def _window_first(key: str) -> tuple[bool, str]:
-    return key != INPUT_KEY, key
 
 
 def _metadata(
     registry: ModelRegistry, request: Request, name: str, version: int | None
 ) -> OIPModelMetadata:
     model = resolve_model(request, registry, name, version)
-    signature = tensors_of(model, "the Open Inference Protocol").signatures[FORECAST_SIGNATURE]
+    inputs, outputs = window_tensors.oip_signature(model)
     available = [
         str(v.version)
         for _, v in sorted(registry.model(name).versions.items())
@@ -71,85 +61,30 @@ def _metadata(
     return OIPModelMetadata(
         name=model.name,
         versions=available,
-        inputs=[
-            _tensor(k, signature.inputs[k]) for k in sorted(signature.inputs, key=_window_first)
-        ],
-        outputs=[_tensor(k, t) for k, t in signature.outputs.items()],
+        inputs=[OIPTensorMetadata(**vars(t)) for t in inputs],
+        outputs=[OIPTensorMetadata(**vars(t)) for t in outputs],
     )
 
 
-def _flat(tensor: OIPInput) -> np.ndarray:
+def _decoded(tensor: OIPInput) -> Tensor:
     """The tensor's values, row-major, whether ``data`` came flat or nested (even ragged)."""
     rows = [r if isinstance(r, list) else [r] for r in tensor.data]
-    return np.asarray([v for row in rows for v in row], dtype=np.float64)
-
-
-def _window(
-    model: Forecaster, tensors: TensorModel, tensor: OIPInput, max_instances: Limit
-) -> np.ndarray:
-    """The ``window`` input as ``(batch, window_size)`` float64, checked against the model."""
-    if tensor.datatype != "FP32":
-        raise InvalidRequest(f'input "{INPUT_KEY}" must be FP32, got {tensor.datatype}')
-    shape, size = tensor.shape, tensors.window_size
-    if len(shape) != 2 or shape[1] != size or shape[0] < 1:
-        raise InvalidRequest(
-            f'input "{INPUT_KEY}" has shape {shape} but model {model.name!r} version'
-            f" {model.version} takes [batch, {size}] (batch at least 1)"
-        )
-    if shape[0] > max_instances.value:
-        raise InvalidRequest(
-            f'input "{INPUT_KEY}" holds {shape[0]} windows, more than {max_instances.allows()}'
-        )
-    values = _flat(tensor)
-    if values.size != shape[0] * size:
-        raise InvalidRequest(
-            f'input "{INPUT_KEY}" has {values.size} values but its shape {shape} needs'
-            f" {shape[0] * size}"
-        )
-    return values.reshape(shape[0], size)
-
-
-def _steps(body: OIPInferRequest, tensor: OIPInput | None, max_horizon: Limit) -> int | None:
-    """``steps`` from the parameters or the INT32 input, given at most once."""
-    given = body.parameters.steps if body.parameters is not None else None
-    if tensor is None:
-        return given
-    if given is not None:
-        raise InvalidRequest(f'give "{STEPS_KEY}" once: as a parameter or as an input, not both')
-    values = _flat(tensor)
-    if (
-        tensor.datatype != "INT32"
-        or tensor.shape != [1]
-        or values.size != 1
-        or not values[0].is_integer()
-        or not 1 <= values[0] <= max_horizon.value
-    ):
-        raise InvalidRequest(
-            f'input "{STEPS_KEY}" must be INT32 of shape [1] holding an integer from 1 to'
-            f" {max_horizon.value} ({max_horizon.setting})"
-        )
-    return int(values[0])
+    values = np.asarray([v for row in rows for v in row], dtype=np.float64)
+    return Tensor(tensor.name, tensor.datatype, tuple(tensor.shape), values)
 
 
 def _infer(model: Forecaster, body: OIPInferRequest, settings: Settings) -> OIPInferResponse:
-    tensors = tensors_of(model, "the Open Inference Protocol")
     if body.model_name not in (None, model.name):
         raise InvalidRequest(
             f"model_name {body.model_name!r} in the body is not the path's {model.name!r}"
         )
-    inputs = {t.name: t for t in body.inputs}
-    unknown = sorted(set(inputs) - {INPUT_KEY, STEPS_KEY})
-    if unknown or INPUT_KEY not in inputs or len(inputs) != len(body.inputs):
-        raise InvalidRequest(
-            f'the inputs are "{INPUT_KEY}" (FP32 [batch, {tensors.window_size}]) and optionally'
-            f' "{STEPS_KEY}" (INT32 [1]), each once; got {[t.name for t in body.inputs]}'
-        )
-    wrong = [o.name for o in body.outputs or () if o.name != OUTPUT_KEY]
-    if wrong:
-        raise InvalidRequest(f'the only output is "{OUTPUT_KEY}"; asked for {wrong}')
-    windows = _window(model, tensors, inputs[INPUT_KEY], settings.limit("max_instances"))
-    steps = _steps(body, inputs.get(STEPS_KEY), settings.limit("max_horizon"))
-    out = service.predict_windows(tensors, windows, steps, settings)
+    out = window_tensors.oip_infer(
+        model,
+        [_decoded(t) for t in body.inputs],
+        body.parameters.steps if body.parameters is not None else None,
+        [o.name for o in body.outputs or ()],
+        settings,
+    )
     return OIPInferResponse(
         model_name=model.name,
         model_version=str(model.version),

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import service
+from app import window_tensors
 from app.dependencies import RegistryDep, SettingsDep, resolve_model, tag_model
-from app.errors import InvalidRequest
 from app.forecaster import Forecaster, TensorInfo, tensors_of
 from app.limits import Limited
 from app.registry import ModelRegistry
@@ -42,7 +40,6 @@ from app.routers.tf_serving_types import (
 from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
 from app.settings import Settings
 from app.version_state import VersionState
-from contract.store import FORECAST_SIGNATURE
 
 VersionPath = Annotated[int, Path(ge=1)]
 
@@ -89,24 +86,10 @@ def _metadata(
 
 
 def _run(model: Forecaster, body: PredictRequest, settings: Settings) -> list[list[float]]:
-    tensors = tensors_of(model, "TensorFlow Serving's :predict")
-    rows = body.windows()
-    if not rows:
-        raise InvalidRequest("no instances: send at least one window")
-    wrong = next((i for i, row in enumerate(rows) if len(row) != tensors.window_size), None)
-    if wrong is not None:
-        raise InvalidRequest(
-            f"instance {wrong} has {len(rows[wrong])} values but model {model.name!r} version"
-            f" {model.version} takes windows of window_size {tensors.window_size}"
-        )
-    steps = body.steps()
-    if body.signature_name == FORECAST_SIGNATURE and steps is None:
-        raise InvalidRequest(
-            'the forecast signature needs columnar "inputs" with "window" and "steps"'
-        )
-    if body.signature_name != FORECAST_SIGNATURE and steps is not None:
-        raise InvalidRequest('"steps" is an input of the forecast signature only')
-    out = service.predict_windows(tensors, np.asarray(rows, dtype=np.float64), steps, settings)
+    out = window_tensors.predict(
+        model, body.windows(), body.signature_name, body.steps(), settings,
+        "TensorFlow Serving's :predict",
+    )  # fmt: skip
     result: list[list[float]] = out.tolist()
     return result
 
