@@ -67,6 +67,13 @@ class LabelNotFound(ForecastError):
     code = "label_not_found"
 
 
+class ServiceNotFound(ForecastError):
+    """A gRPC health check names a service this server does not have."""
+
+    status_code = 404
+    code = "service_not_found"
+
+
 class ModelUnavailable(ForecastError):
     """The version asked for exists but is not AVAILABLE (still loading, or failed to load)."""
 

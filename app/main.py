@@ -1,13 +1,15 @@
 """The forecasting service: ``create_app()`` assembles it; ``app`` is what uvicorn runs.
 
-Nothing heavy happens at import: the lifespan sets TensorFlow's devices up and starts the
-registry's watch over the store, which loads every version off the event loop.
+Nothing heavy happens at import: the lifespan sets TensorFlow's devices up, starts the
+registry's watch over the store, which loads every version off the event loop, and starts the
+gRPC server (:mod:`app.grpc_server`) unless FORECAST_GRPC_PORT is 0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -63,9 +65,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.registry = registry
     watcher = asyncio.create_task(registry.watch(settings.reload_seconds), name="store-watch")
+    grpc = None
     try:
+        if settings.grpc_port:
+            # Imported here: TF Serving's protos import TensorFlow, which app.main must not.
+            grpc_server = importlib.import_module("app.grpc_server")
+            grpc = await grpc_server.start(settings, registry, app.state.metrics, app.version)
         yield
     finally:
+        if grpc is not None:
+            await grpc_server.stop(grpc)
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher

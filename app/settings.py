@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated origins allowed by CORS; empty: CORS off"
     )
+    grpc_port: int = Field(
+        8500,
+        ge=0,
+        le=65535,
+        description="port of the gRPC server (TF Serving's and KServe v2's services); 0: no gRPC",
+    )
+    grpc_host: str = Field(
+        "0.0.0.0", min_length=1, description="address the gRPC server listens on"
+    )
     device: Literal["auto", "cpu", "gpu"] = Field(
         "auto",
         description="auto: GPU when present, else CPU; cpu: hide GPUs; gpu: refuse to start without one",

@@ -1,10 +1,17 @@
-"""Prometheus metrics of one app: requests and latency per route and model, versions loaded."""
+"""Prometheus metrics of one app: requests and latency per route and model, versions loaded.
+
+HTTP requests are labelled by their route's template, gRPC calls by their full method name;
+each model call carries the route or method that asked for it (:func:`serving_route`), so
+the protocols' traffic never mixes with the native routes'.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter as Tally
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -17,6 +24,20 @@ from app.version_state import VersionState
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED = "unmatched"  # requests no route took: their paths would be unbounded label values
+
+# The route (or gRPC method) being answered, read when the model is called. A worker thread
+# sees it too: asyncio's and anyio's threads run in a copy of the caller's context.
+_ROUTE: ContextVar[Callable[[], str]] = ContextVar("forecast_route", default=lambda: "")
+
+
+@contextlib.contextmanager
+def serving_route(route: str | Callable[[], str]) -> Iterator[None]:
+    """Label the model calls made inside with ``route`` (or what it returns when they happen)."""
+    token = _ROUTE.set(route if callable(route) else lambda: route)
+    try:
+        yield
+    finally:
+        _ROUTE.reset(token)
 
 
 class _RegistryCollector(Collector):
@@ -63,17 +84,36 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.grpc_calls = Counter(
+            "forecast_grpc_requests",
+            "gRPC calls by full method name, model and status code",
+            ["method", "model", "code"],
+            registry=self.registry,
+        )
+        self.grpc_latency = Histogram(
+            "forecast_grpc_request_duration_seconds",
+            "Time to answer a gRPC call, by full method name and model",
+            ["method", "model"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.model_calls = Counter(
             "forecast_model_calls",
-            "Calls of a model version's signatures (each a batch of windows)",
-            ["model", "version", "signature"],
+            "Calls of a model version's signatures (each a batch of windows), by the route or"
+            " gRPC method that made them (empty: warming a version as it loads)",
+            ["model", "version", "signature", "route"],
             registry=self.registry,
         )
         self.registry.register(_RegistryCollector(registry))
 
     def count_call(self, model: str, version: int, signature: str) -> None:
         """Count one signature call (the registry's call hook)."""
-        self.model_calls.labels(model, str(version), signature).inc()
+        self.model_calls.labels(model, str(version), signature, _ROUTE.get()()).inc()
+
+    def count_grpc(self, method: str, model: str, code: str, seconds: float) -> None:
+        """Count one gRPC call and its time."""
+        self.grpc_calls.labels(method, model, code).inc()
+        self.grpc_latency.labels(method, model).observe(seconds)
 
 
 def _route_template(scope: Scope) -> str:
@@ -109,7 +149,8 @@ class MetricsMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_status)
+            with serving_route(lambda: _route_template(scope)):
+                await self.app(scope, receive, send_status)
         finally:
             route = _route_template(scope)
             model = str(scope.get("state", {}).get(MODEL_STATE_KEY, ""))

@@ -42,6 +42,12 @@ class Server:
     port: int
     log: Path
     host: str = HOST
+    grpc_port: int = 0  # 0: gRPC off
+
+    @property
+    def grpc_target(self) -> str:
+        """Where its gRPC server answers (host:port)."""
+        return f"{self.host}:{self.grpc_port}"
 
     @property
     def url(self) -> str:
@@ -74,11 +80,13 @@ def serve(
 ) -> Iterator[Server]:
     """``uvicorn app.main:app`` in a subprocess on a free loopback port; stopped on exit.
 
-    ``settings`` are ``FORECAST_*`` variables. Returns once ``/ready`` answers 200 and
+    ``settings`` are ``FORECAST_*`` variables; the gRPC server gets a free loopback port of its
+    own unless they set ``FORECAST_GRPC_PORT``. Returns once ``/ready`` answers 200 and
     ``ready(url)`` is true (a connection error counts as not yet).
     """
     port = free_port()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **settings}
+    grpc = {"FORECAST_GRPC_PORT": str(free_port()), "FORECAST_GRPC_HOST": HOST}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **grpc, **settings}
     with log.open("wb") as out:
         # The image's uvicorn has neither uvloop nor httptools; the test extra's kserve brings
         # them, and uvicorn would prefer them: name the image's loop and HTTP parser.
@@ -87,7 +95,7 @@ def serve(
              "--port", str(port), "--loop", "asyncio", "--http", "h11", *uvicorn_args],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    server = Server(process, port, log)
+    server = Server(process, port, log, grpc_port=int(env["FORECAST_GRPC_PORT"]))
     try:
         deadline = time.monotonic() + timeout
         while True:

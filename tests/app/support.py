@@ -37,6 +37,7 @@ def settings_for(root: Path, **overrides: Any) -> Settings:
         "max_body_bytes": 16 * 2**20,
         "batch_windows": 4096,
         "max_instances": 100_000,
+        "grpc_port": 0,  # the gRPC tests give a free port; others need none
     }
     return Settings(**{**values, **overrides})
 
@@ -72,8 +73,9 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
 
 
 def metric_value(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus's text format (0 when absent)."""
+    """The sum of the samples with these labels in Prometheus's text format (0 when none)."""
     wanted = {f'{k}="{v}"' for k, v in labels.items()}
+    total = 0.0
     for line in text.splitlines():
         if line.startswith("#") or not line.startswith(name):
             continue
@@ -83,8 +85,8 @@ def metric_value(text: str, name: str, **labels: str) -> float:
             continue
         found = set(rest.rstrip("}").split(",")) if rest else set()
         if wanted <= found:
-            return float(value)
-    return 0.0
+            total += float(value)
+    return total
 
 
 ROOT = Path(__file__).resolve().parents[2]

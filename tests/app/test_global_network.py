@@ -24,8 +24,10 @@ def global_client(global_store: Path) -> Iterator[TestClient]:
 
 
 def _calls(client: TestClient) -> float:
-    """How many times the app has called a member of MODEL (its call counter)."""
-    counter = client.app.state.metrics.model_calls.labels(MODEL, "1", SERVING_SIGNATURE)
+    """How many times /forecast has called a member of MODEL (its call counter)."""
+    counter = client.app.state.metrics.model_calls.labels(
+        MODEL, "1", SERVING_SIGNATURE, "/forecast"
+    )
     return float(counter._value.get())
 
 
