@@ -37,9 +37,11 @@ COPY --chown=forecast:forecast contract ./contract
 COPY --chown=forecast:forecast training ./training
 COPY --chown=forecast:forecast model_store/README.md ./model_store/README.md
 
-EXPOSE 8000
+# 8000: HTTP (REST, TF Serving's and the OIP's REST halves); 8500: gRPC (FORECAST_GRPC_PORT).
+EXPOSE 8000 8500
+# Both servers of the process answer: GET /health, and gRPC's health service (app/probe.py).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-    CMD python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"
+    CMD [".venv/bin/python", "-m", "app.probe", "live"]
 
 # The server is PID 1 itself (exec form, no make or shell in between), so it receives SIGTERM,
 # stops accepting connections, lets requests in flight finish (at most 5 s) and shuts down.

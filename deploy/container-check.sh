@@ -3,7 +3,8 @@
 #
 # Builds the image on the local Debian/Python base (a CPU image: the GPU base cannot be pulled
 # here), brings docker-compose.yml up with podman-compose and the CPU override (train, then api),
-# waits for /ready, posts a forecast, restarts api and finds the store intact, stops api and
+# waits for /ready, posts a forecast, calls the gRPC port from outside (health, TF Serving's
+# Predict, KServe v2's ModelInfer, each equal to REST's :predict), restarts api and finds the store intact, stops api and
 # checks that it shut down gracefully (exit code 0, well within podman's 10 s before SIGKILL),
 # and removes everything it created, on success or failure.
 # Needs podman, podman-compose and the base image: ../shared/containers/setup.sh installs them.
@@ -14,14 +15,17 @@ BASE=${BASE:-localhost/python-base:bookworm}
 PROJECT=forecast-check-$$
 IMAGE=localhost/forecast-service:check-$$
 PORT=${PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+GRPC_PORT=${GRPC_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 URL=http://127.0.0.1:$PORT
+# The host's gRPC clients (tensorflow-serving-api, tritonclient): the project's venv, as make makes it.
+PYTHON=${PYTHON:-.venv/bin/python}
 COMPOSE=(podman-compose -p "$PROJECT" -f docker-compose.yml -f docker-compose.cpu.yml)
-export IMAGE PORT
+export IMAGE PORT GRPC_PORT
 
 say() { printf '[container-check %(%H:%M:%S)T] %s\n' -1 "$*"; }
 fail() { say "FAILED: $*"; exit 1; }
 
-for tool in podman podman-compose curl; do
+for tool in podman podman-compose curl "$PYTHON"; do
     command -v "$tool" >/dev/null || fail "$tool is missing: run ../shared/containers/setup.sh"
 done
 podman image exists "$BASE" || fail "no base image $BASE: run ../shared/containers/setup.sh"
@@ -84,6 +88,16 @@ assert len(body["forecast"]["values"]) == 7 and "80" in body["forecast"]["interv
 ' "/tmp/$PROJECT-forecast.json"
 rm -f "/tmp/$PROJECT-forecast.json"
 say "POST /forecast: 200, 7 steps with an 80% interval"
+
+# The gRPC port from outside the container: health, TF Serving's Predict, KServe v2's ModelInfer.
+TF_CPP_MIN_LOG_LEVEL=3 "$PYTHON" deploy/grpc_check.py "127.0.0.1:$GRPC_PORT" "$URL" synthetic-linear \
+    2> >(grep -v -e '^WARNING: All log messages' -e '^I0000' >&2) \
+    || fail "the gRPC port did not answer as REST does"
+# Compose's health check (app.probe: HTTP /ready and gRPC health), run once by hand: podman
+# runs health checks from systemd timers, which a machine without systemd does not have.
+podman healthcheck run "$(api_container)" >/dev/null \
+    || fail "the health check failed inside the container: $(podman healthcheck run "$(api_container)" 2>&1)"
+say "gRPC: health SERVING, Predict and ModelInfer equal REST; the container's health check passes"
 
 api=$(api_container)
 stop_gracefully() {  # SIGTERM; podman sends SIGKILL after 10 s, which would exit with 137

@@ -45,10 +45,27 @@ def _kserve_errors(doc: dict[str, Any], version: str) -> list[str]:
         kubernetes_validate.validate(pod, version, strict=True)
     except kubernetes_validate.ValidationError as e:
         errors.append(f"spec.predictor as a pod spec: {e.message}")
-    ports = [p.get("containerPort") for c in predictor["containers"] for p in c.get("ports", [])]
-    if 8080 not in ports:
-        errors.append("KServe routes to port 8080: the container must listen there")
+    errors += _kserve_port_errors(predictor["containers"])
     return errors
+
+
+def _kserve_port_errors(containers: list[dict[str, Any]]) -> list[str]:
+    """KServe routes one port: 8080 for HTTP, or the port named h2c for gRPC, which the
+    service's gRPC server must then listen on (FORECAST_GRPC_PORT)."""
+    ports = [p for c in containers for p in c.get("ports", [])]
+    if len(ports) != 1:
+        return [f"KServe routes one port per predictor; {len(ports)} are declared"]
+    (port,) = ports
+    if port.get("name") != "h2c":
+        ok = port.get("containerPort") == 8080
+        return [] if ok else ["KServe routes HTTP to port 8080: the container must listen there"]
+    env = {e["name"]: e.get("value") for c in containers for e in c.get("env", [])}
+    if env.get("FORECAST_GRPC_PORT") != str(port.get("containerPort")):
+        return [
+            f"the h2c port is {port.get('containerPort')} but FORECAST_GRPC_PORT is"
+            f" {env.get('FORECAST_GRPC_PORT')!r}: the gRPC server must listen on the routed port"
+        ]
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -35,7 +36,7 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from bench.harness import ROOT, Server, serve
+from bench.harness import ROOT, Server, free_port, serve
 from tests.app.support import metric_value, running
 from tests.support import WINDOW
 
@@ -432,6 +433,27 @@ def test_grpc_stops_with_the_app(trained_store: Path, tmp_path: Path) -> None:
             health_pb2_grpc.HealthStub(channel).Check, health_pb2.HealthCheckRequest()
         )
     assert refused.code() is grpc.StatusCode.UNAVAILABLE
+
+
+def _probe(mode: str, server: Server) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PROBE_HTTP_PORT": str(server.port),
+        "FORECAST_GRPC_PORT": str(server.grpc_port),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "app.probe", mode],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_the_container_probe_checks_http_and_grpc(server: Server, tmp_path: Path) -> None:
+    assert _probe("live", server).returncode == 0
+    assert _probe("ready", server).returncode == 0
+    elsewhere = Server(server.process, server.port, tmp_path / "log", grpc_port=free_port())
+    failed = _probe("ready", elsewhere)
+    assert failed.returncode == 1
+    assert f"gRPC health on port {elsewhere.grpc_port}: UNAVAILABLE" in failed.stderr
 
 
 def test_port_0_starts_no_grpc_server(trained_store: Path) -> None:
