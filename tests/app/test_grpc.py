@@ -369,10 +369,16 @@ def test_metrics_label_grpc_methods_apart_from_rest(
     assert metric_value(text, "forecast_http_requests_total", route=method) == 0
 
 
-def test_api_keys_guard_grpc_as_rest(
+def test_keys_and_limits_guard_grpc_as_rest(
     trained_store: Path, tmp_path: Path, windows: np.ndarray
 ) -> None:
-    settings = {"FORECAST_MODEL_STORE": str(trained_store), "FORECAST_API_KEYS": KEY}
+    settings = {
+        "FORECAST_MODEL_STORE": str(trained_store),
+        "FORECAST_API_KEYS": KEY,
+        "FORECAST_MAX_INSTANCES": "4",
+        "FORECAST_MAX_HORIZON": "5",
+        "FORECAST_MAX_BODY_BYTES": "65536",
+    }
     with (
         serve(settings, tmp_path / "server.log") as keyed,
         grpc.insecure_channel(keyed.grpc_target) as channel,
@@ -397,6 +403,25 @@ def test_api_keys_guard_grpc_as_rest(
         assert answers["live"] == {"ok": True}  # the protocol's health needs no key, as over REST
         assert answers["metadata_without_key"]["status"] == "StatusCode.UNAUTHENTICATED"
         assert answers["metadata_with_key"] == {"ok": "gru"}
+
+        key = [("x-api-key", KEY)]
+        five = np.concatenate([windows, windows[:1]])
+        too_many = _refusal(stub.Predict, _predict_request("gru", five), metadata=key)
+        assert too_many.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert too_many.details() == (
+            'input "window" holds 5 windows, more than the 4 this server allows'
+            " (FORECAST_MAX_INSTANCES)"
+        )
+        far = _refusal(
+            stub.Predict,
+            _predict_request("dense", windows, "forecast", steps=np.int32(6)),
+            metadata=key,
+        )
+        assert far.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "from 1 to 5 (FORECAST_MAX_HORIZON)" in str(far.details())
+        huge = np.zeros((4, 5000), np.float32)  # 80 kB: over the body limit before any check
+        big = _refusal(stub.Predict, _predict_request("gru", huge), metadata=key)
+        assert big.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
 def test_a_taken_port_stops_the_start_with_a_clear_error(
