@@ -49,6 +49,28 @@ def _is_json(content_type: str) -> bool:
     )
 
 
+def with_body(request: Request, data: bytes) -> Request:
+    """``request`` with its body replaced by the JSON ``data``, which its handler then reads."""
+    headers = [
+        (k, v) for k, v in request.scope["headers"] if k not in (b"content-type", b"content-length")
+    ]
+    request.scope["headers"] = [
+        *headers,
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(data)).encode()),
+    ]
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:  # after the body, what the connection says (a disconnect)
+            return await request.receive()
+        sent = True
+        return {"type": "http.request", "body": data, "more_body": False}
+
+    return Request(request.scope, replay)
+
+
 def csv_route(form: csv_bodies.CsvForm, model: type[BaseModel]) -> type[APIRoute]:
     """A route class whose JSON body (``model``) may also come as ``text/csv``.
 
@@ -112,28 +134,8 @@ def csv_route(form: csv_bodies.CsvForm, model: type[BaseModel]) -> type[APIRoute
                     content_type,
                     request.query_params.multi_items(),
                 )
-                data = json.dumps(body).encode()
-                headers = [
-                    (k, v)
-                    for k, v in request.scope["headers"]
-                    if k not in (b"content-type", b"content-length")
-                ]
-                request.scope["headers"] = [
-                    *headers,
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(data)).encode()),
-                ]
-                sent = False
-
-                async def replay() -> Message:
-                    nonlocal sent
-                    if sent:  # after the body, what the connection says (a disconnect)
-                        return await request.receive()
-                    sent = True
-                    return {"type": "http.request", "body": data, "more_body": False}
-
                 try:
-                    response = await handler(Request(request.scope, replay))
+                    response = await handler(with_body(request, json.dumps(body).encode()))
                 except RequestValidationError as e:
                     # Where each error is, read in the body made of the CSV before the fields
                     # that came as query parameters are named so.
@@ -180,16 +182,16 @@ class ServingProtocolRoute(APIRoute):
             headers = [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
             request.scope["headers"] = [*headers, (b"content-type", b"application/json")]
             try:
-                self.check(request)
-                response: Response = await handler(request)
+                response: Response = await handler(await self.prepared(request))
             except Exception as exc:
                 return self.failed(failure(request, exc))
             return response
 
         return serving_protocol
 
-    def check(self, request: Request) -> None:
-        """Refuse what the protocol's JSON form cannot carry, before the body is parsed."""
+    async def prepared(self, request: Request) -> Request:
+        """The request the handler reads: ``request``, or one whose body the protocol rewrote."""
+        return request
 
     def failed(self, f: Failure) -> JSONResponse:
         """The protocol's error answer: ``{"error": "<message>"}``, 400 for the service's 422."""

@@ -2,28 +2,33 @@
 
 ``GET /v2`` (server metadata), ``/v2/health/live``, ``/v2/health/ready``;
 ``GET /v2/models/{name}[/versions/{v}]`` (model metadata), ``.../ready``, and
-``POST .../infer`` with FP32 tensors as JSON: input ``window`` ``[batch, window_size]``, and
-``steps`` as a request parameter or an INT32 input of shape ``[1]``; output ``forecast``
-``[batch, steps]`` (``[batch, horizon]`` without steps). The names are the SavedModel's
-signature keys. Errors are the protocol's ``{"error": "<message>"}``
-(:class:`OIPRoute`), which also refuses Triton's binary tensor extension with a message saying to
-send JSON.
+``POST .../infer``: input ``window``, FP32 ``[batch, window_size]``, and ``steps`` as a request
+parameter or an INT32 input of shape ``[1]``; output ``forecast`` ``[batch, steps]``
+(``[batch, horizon]`` without steps). The names are the SavedModel's signature keys. Tensors
+travel as JSON or, as tritonclient sends them by default, as bytes after the JSON (Triton's
+binary tensor data extension, :mod:`app.binary_tensors`): :class:`OIPRoute` sets a body's
+tensor bytes aside for the handler, and the answer's ``forecast`` is bytes when the request asks
+(``binary_data`` on the output, else the request's ``binary_data_output``). Errors are the
+protocol's ``{"error": "<message>"}``, as JSON whatever the request's form.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app import window_tensors
+from app import binary_tensors, window_tensors
+from app.binary_tensors import BinaryInput
 from app.dependencies import RegistryDep, SettingsDep, require_api_key, resolve_model
 from app.errors import InvalidRequest
 from app.forecaster import Forecaster
 from app.registry import ModelRegistry
 from app.routers.oip_types import (
+    OIPData,
     OIPInferRequest,
     OIPInferResponse,
     OIPInput,
@@ -34,16 +39,44 @@ from app.routers.oip_types import (
     OIPReady,
     OIPServerMetadata,
     OIPTensorMetadata,
+    OIPTensorParameters,
     oip_request,
 )
-from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts
+from app.routing import MESSAGE_ERRORS, ServingProtocolRoute, accepts, with_body
 from app.settings import Settings
 from app.version_state import VersionState
 from app.window_tensors import Tensor
 from contract.store import OUTPUT_KEY
 
 SERVER_NAME = "forecast-service"
-BINARY_HEADER = "inference-header-content-length"
+TENSOR_BYTES = "binary_tensors"  # where OIPRoute leaves the bytes after the JSON (request.state)
+EXTENSIONS = ["binary_tensor_data"]  # as Triton's server metadata names what it supports
+_BYTES: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
+# The binary form in the OpenAPI document: FastAPI merges these into the infer routes' own.
+# The request's is told, not declared as a header and a media type: the header's value depends
+# on the body, which a schema cannot say, so a client or a fuzzer sending it, or bytes, with any
+# other body would only be refused.
+BINARY_REQUEST: dict[str, Any] = {
+    "requestBody": {
+        "description": "JSON, or (Triton's binary tensor data extension) with header"
+        f" {binary_tensors.HEADER}: N, N bytes of JSON and then the bytes of each input whose"
+        " parameters give binary_data_size, in the inputs' order; N = 0: the body is the"
+        " window's FP32 bytes alone, batch 1",
+    }
+}
+BINARY_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "JSON; or, when an output is asked for as bytes, the JSON header and"
+        " then the outputs' bytes",
+        "headers": {
+            binary_tensors.HEADER: {
+                "description": "the JSON header's length, when outputs follow it as bytes",
+                "schema": {"type": "integer"},
+            }
+        },
+        "content": {binary_tensors.MEDIA_TYPE: _BYTES},
+    }
+}
 
 VersionPath = Annotated[int, Path(ge=1, description="a version number")]
 
@@ -66,35 +99,70 @@ def _metadata(
     )
 
 
-def _decoded(tensor: OIPInput) -> Tensor:
+def _from_json(tensor: OIPInput, data: OIPData) -> Tensor:
     """The tensor's values, row-major, whether ``data`` came flat or nested (even ragged)."""
-    rows = [r if isinstance(r, list) else [r] for r in tensor.data]
+    rows = [r if isinstance(r, list) else [r] for r in data]
     values = np.asarray([v for row in rows for v in row], dtype=np.float64)
     return Tensor(tensor.name, tensor.datatype, tuple(tensor.shape), values)
 
 
-def _infer(model: Forecaster, body: OIPInferRequest, settings: Settings) -> OIPInferResponse:
+def _decoded(inputs: Sequence[OIPInput], tensor_bytes: bytes | None) -> list[Tensor]:
+    """``inputs``, each from its JSON ``data`` or from its share of ``tensor_bytes`` (binary)."""
+    binary = []
+    for tensor in inputs:
+        size = tensor.parameters.binary_data_size if tensor.parameters is not None else None
+        if (tensor.data is None) == (size is None):
+            raise InvalidRequest(
+                f'input "{tensor.name}" has both "data" and {binary_tensors.SIZE}: send its'
+                " values once, as JSON or as bytes after the JSON"
+                if size is not None
+                else f'input "{tensor.name}" has neither "data" nor {binary_tensors.SIZE}: send'
+                ' its values as JSON in "data", or as bytes after the JSON (Triton\'s binary'
+                " tensor data extension)"
+            )
+        if size is not None:
+            binary.append(BinaryInput(tensor.name, tensor.datatype, tuple(tensor.shape), size))
+    read = iter(binary_tensors.decoded(binary, tensor_bytes))
+    return [next(read) if t.data is None else _from_json(t, t.data) for t in inputs]
+
+
+def _as_bytes(body: OIPInferRequest) -> bool:
+    """Whether ``forecast`` goes back as bytes: its own ``binary_data``, else the request's."""
+    for output in body.outputs or ():
+        own = output.parameters.binary_data if output.parameters is not None else None
+        if output.name == OUTPUT_KEY and own is not None:
+            return own
+    return body.parameters is not None and body.parameters.binary_data_output is True
+
+
+def _infer(
+    model: Forecaster, body: OIPInferRequest, tensor_bytes: bytes | None, settings: Settings
+) -> OIPInferResponse | Response:
     if body.model_name not in (None, model.name):
         raise InvalidRequest(
             f"model_name {body.model_name!r} in the body is not the path's {model.name!r}"
         )
     out = window_tensors.oip_infer(
         model,
-        [_decoded(t) for t in body.inputs],
+        _decoded(body.inputs, tensor_bytes),
         body.parameters.steps if body.parameters is not None else None,
         [o.name for o in body.outputs or ()],
         settings,
     )
-    return OIPInferResponse(
-        model_name=model.name,
-        model_version=str(model.version),
-        id=body.id,
-        outputs=[
-            OIPOutput(
-                name=OUTPUT_KEY, datatype="FP32", shape=list(out.shape), data=out.ravel().tolist()
-            )
-        ],
+
+    def response(output: OIPOutput) -> OIPInferResponse:
+        return OIPInferResponse(
+            model_name=model.name, model_version=str(model.version), id=body.id, outputs=[output]
+        )
+
+    forecast = {"name": OUTPUT_KEY, "datatype": "FP32", "shape": list(out.shape)}
+    if not _as_bytes(body):
+        return response(OIPOutput(**forecast, data=out.ravel().tolist()))
+    raw = binary_tensors.encoded(out, "FP32")
+    header = response(
+        OIPOutput(**forecast, parameters=OIPTensorParameters(binary_data_size=len(raw)))
     )
+    return binary_tensors.answer(header.model_dump_json(exclude_none=True).encode(), [raw])
 
 
 async def _run_infer(
@@ -104,21 +172,28 @@ async def _run_infer(
     name: str,
     version: int | None,
     body: OIPInferRequest,
-) -> OIPInferResponse:
+) -> OIPInferResponse | Response:
     model = resolve_model(request, registry, name, version)
-    return await run_in_threadpool(_infer, model, body, settings)
+    tensor_bytes = getattr(request.state, TENSOR_BYTES, None)
+    return await run_in_threadpool(_infer, model, body, tensor_bytes, settings)
 
 
 class OIPRoute(ServingProtocolRoute):
-    """The protocol's routes: its error shape, and JSON tensors only."""
+    """The protocol's routes: its error shape, and Triton's binary tensors in a body."""
 
-    def check(self, request: Request) -> None:
-        """Refuse Triton's binary tensor extension, whose body is not JSON."""
-        if BINARY_HEADER in request.headers:
-            raise InvalidRequest(
-                "binary tensor data is not supported: send every tensor as JSON"
-                " (tritonclient: binary_data=False)"
-            )
+    async def prepared(self, request: Request) -> Request:
+        """With ``Inference-Header-Content-Length``, the body's JSON alone, its tensors set aside.
+
+        The handler validates the JSON as any other body (so every check and message is the
+        JSON form's) and finds the bytes after it in ``request.state`` (:data:`TENSOR_BYTES`).
+        """
+        length = request.headers.get(binary_tensors.HEADER)
+        if length is None or self.body_field is None:
+            return request
+        header, tensor_bytes = binary_tensors.split(await request.body(), length)
+        replayed = with_body(request, header)
+        setattr(replayed.state, TENSOR_BYTES, tensor_bytes)
+        return replayed
 
 
 def router(settings: Settings) -> APIRouter:
@@ -145,7 +220,9 @@ def router(settings: Settings) -> APIRouter:
     @routes.get("")
     async def server_metadata(request: Request) -> OIPServerMetadata:
         """The server's name and version."""
-        return OIPServerMetadata(name=SERVER_NAME, version=request.app.version)
+        return OIPServerMetadata(
+            name=SERVER_NAME, version=request.app.version, extensions=EXTENSIONS
+        )
 
     @routes.get("/health/live")
     async def server_live() -> OIPLive:
@@ -184,10 +261,14 @@ def router(settings: Settings) -> APIRouter:
         """200 when the version is AVAILABLE; 503 when not, 404 for no such version."""
         return OIPModelReady(name=resolve_model(request, registry, name, version).name)
 
-    @models.post(
-        "/models/{name}/infer",
-        response_model_exclude_none=True,
-    )
+    infer_route: dict[str, Any] = {
+        "response_model": OIPInferResponse,
+        "response_model_exclude_none": True,
+        "responses": BINARY_ANSWER,
+        "openapi_extra": BINARY_REQUEST,
+    }
+
+    @models.post("/models/{name}/infer", **infer_route)
     @accepts(body_model)
     async def infer(
         name: str,
@@ -195,14 +276,11 @@ def router(settings: Settings) -> APIRouter:
         request: Request,
         registry: RegistryDep,
         settings: SettingsDep,
-    ) -> OIPInferResponse:
+    ) -> OIPInferResponse | Response:
         """Forecast each window with the default (highest AVAILABLE) version."""
         return await _run_infer(request, registry, settings, name, None, body)
 
-    @models.post(
-        "/models/{name}/versions/{version}/infer",
-        response_model_exclude_none=True,
-    )
+    @models.post("/models/{name}/versions/{version}/infer", **infer_route)
     @accepts(body_model)
     async def infer_version(
         name: str,
@@ -211,7 +289,7 @@ def router(settings: Settings) -> APIRouter:
         request: Request,
         registry: RegistryDep,
         settings: SettingsDep,
-    ) -> OIPInferResponse:
+    ) -> OIPInferResponse | Response:
         """Forecast each window with one version."""
         return await _run_infer(request, registry, settings, name, version, body)
 

@@ -1,13 +1,15 @@
 """The Open Inference Protocol v2's bodies (KServe v2, Triton's HTTP/REST API), beside its routes.
 
-Server and model metadata, health, and ``infer``'s tensors as JSON; :func:`oip_request` makes
+Server and model metadata, health, and ``infer``'s tensors: their values as JSON in ``data``,
+or as bytes after the JSON, which then gives only ``parameters.binary_data_size`` (Triton's
+binary tensor data extension, :mod:`app.binary_tensors`). :func:`oip_request` makes
 the infer body with a deployment's limit on ``steps``. Importing this module imports neither
 TensorFlow nor the registry.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -69,21 +71,44 @@ else:
     OIPData = either(list[FiniteFloat], list[list[FiniteFloat]], starts_with_list)
 
 
+class OIPTensorParameters(BaseModel):
+    """A tensor's parameters: ``binary_data_size`` when its values travel as bytes; others ignored."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    binary_data_size: int | None = Field(
+        None,
+        ge=0,
+        description="its values are this many bytes after the JSON (binary tensor data), not"
+        " in data",
+    )
+
+
 class OIPInput(Strict):
-    """An input tensor: its data row-major, flat or nested."""
+    """An input tensor: its data row-major, flat or nested, or its size in bytes when binary."""
 
     name: str
     shape: list[Annotated[int, Field(ge=0)]] = Field(min_length=1, max_length=2)
     datatype: str
-    parameters: dict[str, Any] | None = None
-    data: OIPData
+    parameters: OIPTensorParameters | None = None
+    data: OIPData | None = Field(None, description="required unless parameters.binary_data_size")
+
+
+class OIPOutputParameters(BaseModel):
+    """A requested output's parameters: ``binary_data`` asks for its bytes; others are ignored."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    binary_data: bool | None = Field(
+        None, description="return it as bytes after the JSON; overrides binary_data_output"
+    )
 
 
 class OIPRequestedOutput(Strict):
     """An output the client asks for (only ``forecast`` exists)."""
 
     name: str
-    parameters: dict[str, Any] | None = None
+    parameters: OIPOutputParameters | None = None
 
 
 class OIPParameters(BaseModel):
@@ -92,6 +117,9 @@ class OIPParameters(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
     steps: int | None = Field(None, ge=1, description="forecast this many steps ahead")
+    binary_data_output: bool | None = Field(
+        None, description="return every output as bytes after the JSON, unless it says otherwise"
+    )
 
 
 class OIPInferRequest(Strict):
@@ -99,6 +127,8 @@ class OIPInferRequest(Strict):
 
     Input ``window``, FP32 ``[batch, window_size]``; ``steps`` as a parameter or an INT32 input
     of shape ``[1]`` gives ``forecast`` ``[batch, steps]``, else ``[batch, horizon]`` (one call).
+    Each input's values are in ``data`` or, with ``parameters.binary_data_size``, bytes after
+    this JSON (header ``Inference-Header-Content-Length``: the JSON's length).
     """
 
     id: str | None = None
@@ -111,12 +141,13 @@ class OIPInferRequest(Strict):
 
 
 class OIPOutput(BaseModel):
-    """An output tensor, its data flat and row-major."""
+    """An output tensor, its data flat and row-major, or its size in bytes when binary."""
 
     name: str
     datatype: str
     shape: list[int]
-    data: list[float]
+    parameters: OIPTensorParameters | None = None
+    data: list[float] | None = None
 
 
 class OIPInferResponse(BaseModel):

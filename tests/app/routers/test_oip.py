@@ -1,6 +1,7 @@
 """The Open Inference Protocol v2: health, model metadata and readiness, infer, its errors.
 
-``tests/app/test_protocol_clients.py`` drives the same routes with tritonclient over a socket.
+``tests/app/test_protocol_clients.py`` drives the same routes with tritonclient over a socket;
+``test_oip_binary.py`` sends Triton's binary tensors.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def test_server_metadata_and_health(shared_client: TestClient) -> None:
     assert shared_client.get("/v2").json() == {
         "name": "forecast-service",
         "version": "0.1.0",
-        "extensions": [],
+        "extensions": ["binary_tensor_data"],
     }
     assert shared_client.get("/v2/health/live").json() == {"live": True}
     r = shared_client.get("/v2/health/ready")
@@ -205,19 +206,6 @@ def test_infer_errors_have_the_protocols_shape(
     assert r.status_code == status, r.text
     assert set(r.json()) == {"error"} and isinstance(r.json()["error"], str)
     assert words in r.json()["error"]
-
-
-def test_binary_tensors_are_refused_with_the_way_out(shared_client: TestClient) -> None:
-    r = shared_client.post(
-        "/v2/models/linear/infer",
-        content=b'{"inputs": []}\x00\x00\x80?',
-        headers={"Inference-Header-Content-Length": "14"},
-    )
-    assert r.status_code == 400
-    assert r.json() == {
-        "error": "binary tensor data is not supported: send every tensor as JSON"
-        " (tritonclient: binary_data=False)"
-    }
 
 
 def test_the_model_routes_need_the_key_and_health_does_not(trained_store: Path) -> None:
