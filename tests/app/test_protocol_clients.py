@@ -1,7 +1,8 @@
 """The serving protocols' own clients against real uvicorn: tritonclient and KServe's.
 
-tritonclient[http] speaks the Open Inference Protocol v2; ``kserve.InferenceRESTClient`` speaks
-KServe's v1 (TF Serving's ``:predict`` plus ``GET /`` and the model's ``ready``) and v2. KServe's
+tritonclient[http] speaks the Open Inference Protocol v2, binary tensors by default;
+``kserve.InferenceRESTClient`` speaks KServe's v1 (TF Serving's ``:predict`` plus ``GET /`` and
+the model's ``ready``) and v2, whose tensors it also sends as bytes by default. KServe's
 time-series API has no client: its request is built, and its answer read, with KServe's types.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 import tritonclient.http as triton
 from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+from kserve.protocol.infer_type import RequestedOutput
 from kserve.protocol.rest.timeseries import types as timeseries
 from tritonclient.utils import InferenceServerException
 
@@ -83,14 +85,81 @@ def test_tritonclient_infer_equals_predict(server: Server, windows: np.ndarray) 
     np.testing.assert_allclose(by_parameter.as_numpy("forecast"), expected, rtol=1e-6)
 
 
-def test_tritonclient_binary_tensors_get_a_clear_400(server: Server, windows: np.ndarray) -> None:
+def _binary(name: str, values: np.ndarray, datatype: str) -> triton.InferInput:
+    tensor = triton.InferInput(name, list(values.shape), datatype)
+    tensor.set_data_from_numpy(values)  # tritonclient's default: binary data
+    return tensor
+
+
+def _forecast_signature(server: Server, windows: np.ndarray, steps: int) -> np.ndarray:
+    inputs = {"window": windows.tolist(), "steps": steps}
+    return _predict(server, "dense", {"signature_name": "forecast", "inputs": inputs})
+
+
+def test_tritonclient_binary_tensors_by_default(server: Server, windows: np.ndarray) -> None:
     client = triton.InferenceServerClient(f"{server.host}:{server.port}")
-    binary = triton.InferInput("window", list(windows.shape), "FP32")
-    binary.set_data_from_numpy(windows)  # tritonclient's default: binary data
+    result = client.infer("linear", [_binary("window", windows, "FP32")])
+    # Binary both ways: no outputs named, so tritonclient asked for every output as bytes.
+    assert result.get_output("forecast")["parameters"] == {"binary_data_size": 4 * 4}
+    assert "data" not in result.get_output("forecast")
+    expected = _predict(server, "linear", {"instances": windows.tolist()})
+    assert result.as_numpy("forecast").shape == (4, 1)
+    np.testing.assert_allclose(result.as_numpy("forecast"), expected, rtol=1e-6)
+
+
+def test_tritonclient_binary_steps_equal_the_forecast_signature(
+    server: Server, windows: np.ndarray
+) -> None:
+    client = triton.InferenceServerClient(f"{server.host}:{server.port}")
+    steps = _binary("steps", np.array([6], np.int32), "INT32")
+    result = client.infer("dense", [_binary("window", windows, "FP32"), steps])
+    assert result.as_numpy("forecast").shape == (4, 6)
+    np.testing.assert_allclose(
+        result.as_numpy("forecast"), _forecast_signature(server, windows, 6), rtol=1e-6
+    )
+
+
+def test_tritonclient_mixes_json_and_binary_inputs(server: Server, windows: np.ndarray) -> None:
+    client = triton.InferenceServerClient(f"{server.host}:{server.port}")
+    json_steps = triton.InferInput("steps", [1], "INT32")
+    json_steps.set_data_from_numpy(np.array([3], np.int32), binary_data=False)
+    binary_steps = _binary("steps", np.array([3], np.int32), "INT32")
+    expected = _forecast_signature(server, windows, 3)
+    for inputs in (
+        [_binary("window", windows, "FP32"), json_steps],
+        [_window(windows), binary_steps],
+        [binary_steps, _binary("window", windows, "FP32")],
+    ):
+        result = client.infer("dense", inputs)
+        np.testing.assert_allclose(result.as_numpy("forecast"), expected, rtol=1e-6)
+
+
+def test_tritonclient_json_outputs_when_asked(server: Server, windows: np.ndarray) -> None:
+    client = triton.InferenceServerClient(f"{server.host}:{server.port}")
+    as_json = triton.InferRequestedOutput("forecast", binary_data=False)
+    result = client.infer("linear", [_binary("window", windows, "FP32")], outputs=[as_json])
+    output = result.get_output("forecast")
+    assert "parameters" not in output and len(output["data"]) == 4
+    expected = _predict(server, "linear", {"instances": windows.tolist()})
+    np.testing.assert_allclose(result.as_numpy("forecast"), expected, rtol=1e-6)
+    as_bytes = triton.InferRequestedOutput("forecast")  # binary_data=True by default
+    result = client.infer("linear", [_window(windows)], outputs=[as_bytes])
+    assert result.get_output("forecast")["parameters"] == {"binary_data_size": 4 * 4}
+    np.testing.assert_allclose(result.as_numpy("forecast"), expected, rtol=1e-6)
+
+
+def test_tritonclient_bad_binary_tensors_get_a_clear_400(
+    server: Server, windows: np.ndarray
+) -> None:
+    client = triton.InferenceServerClient(f"{server.host}:{server.port}")
+    with_nan = windows.copy()
+    with_nan[2, 3] = np.nan
     with pytest.raises(InferenceServerException) as refused:
-        client.infer("linear", [binary])
+        client.infer("linear", [_binary("window", with_nan, "FP32")])
     assert refused.value.status() == "400"
-    assert "send every tensor as JSON" in str(refused.value.message())
+    assert refused.value.message() == (
+        'input "window" holds a NaN or an infinity: send finite values'
+    )
 
 
 def test_kserve_v1_client(server: Server, windows: np.ndarray) -> None:
@@ -130,6 +199,35 @@ def test_kserve_v2_client(server: Server, windows: np.ndarray) -> None:
         {"signature_name": "forecast", "inputs": {"window": windows.tolist(), "steps": 2}},
     )
     np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_kserve_v2_client_binary_tensors(server: Server, windows: np.ndarray) -> None:
+    async def calls() -> list[tuple[dict[str, str], np.ndarray]]:
+        async with InferenceRESTClient(RESTConfig(protocol="v2")) as client:
+            window = InferInput("window", list(windows.shape), "FP32")
+            window.set_data_from_numpy(windows)  # KServe's default too: binary data
+            steps = InferInput("steps", [1], "INT32")
+            steps.set_data_from_numpy(np.array([2], np.int32))
+            asked = RequestedOutput("forecast", parameters={"binary_data": True})
+            answers = []
+            for outputs in (None, [asked]):
+                request = InferRequest("dense", [window, steps], request_outputs=outputs)
+                headers: dict[str, str] = {}
+                result = await client.infer(
+                    server.url, request, model_name="dense", response_headers=headers
+                )
+                answers.append((headers, result.outputs[0].as_numpy()))
+            return answers
+
+    (json_headers, as_json), (binary_headers, as_bytes) = asyncio.run(calls())
+    assert json_headers["content-type"] == "application/json"
+    assert "inference-header-content-length" not in json_headers
+    assert binary_headers["content-type"] == "application/octet-stream"
+    length = int(binary_headers["inference-header-content-length"])
+    assert int(binary_headers["content-length"]) == length + 4 * 2 * 4  # the FP32 [4, 2]
+    expected = _forecast_signature(server, windows, 2)
+    np.testing.assert_allclose(as_json, expected, rtol=1e-6)
+    np.testing.assert_allclose(as_bytes, expected, rtol=1e-6)
 
 
 def test_kserve_timeseries_types_over_a_socket(server: Server, series: np.ndarray) -> None:
