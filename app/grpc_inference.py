@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 
 from app import window_tensors
+from app.binary_tensors import DTYPES
 from app.errors import InvalidRequest, ModelUnavailable, NotReady
 from app.forecaster import Array, Forecaster
 from app.grpc_calls import Call, Calls
@@ -27,13 +28,15 @@ from contract.store import OUTPUT_KEY, STEPS_KEY
 
 SERVICE = "/inference.GRPCInferenceService/"
 SERVER_NAME = "forecast-service"
-# The protocol's datatypes this service reads: raw little-endian bytes, or a contents field.
-_RAW = {"FP32": "<f4", "FP64": "<f8", "INT32": "<i4", "INT64": "<i8"}
+# Where the protocol puts each datatype's values when they are not raw bytes (FP16 has none).
 _CONTENTS = {
+    "BOOL": "bool_contents",
+    **dict.fromkeys(("INT8", "INT16", "INT32"), "int_contents"),
+    "INT64": "int64_contents",
+    **dict.fromkeys(("UINT8", "UINT16", "UINT32"), "uint_contents"),
+    "UINT64": "uint64_contents",
     "FP32": "fp32_contents",
     "FP64": "fp64_contents",
-    "INT32": "int_contents",
-    "INT64": "int64_contents",
 }
 
 
@@ -47,21 +50,25 @@ def _version(text: str) -> int | None:
 
 
 def _decoded(tensor: service_pb2.ModelInferRequest.InferInputTensor, raw: bytes | None) -> Tensor:
-    """One input's values from its raw bytes or its contents field."""
-    if tensor.datatype not in _RAW:
+    """One input's values from its raw bytes (read as the REST half reads binary data) or its
+    contents field."""
+    dtype = DTYPES.get(tensor.datatype)
+    if dtype is None:
         raise InvalidRequest(
-            f'input "{tensor.name}" is {tensor.datatype}: send FP32 windows and INT32 steps'
+            f'input "{tensor.name}" has datatype {tensor.datatype!r}, which this server cannot'
+            f" read (it reads {', '.join(DTYPES)})"
         )
-    if raw is None:
-        values = np.asarray(getattr(tensor.contents, _CONTENTS[tensor.datatype]), np.float64)
-    else:
-        size = np.dtype(_RAW[tensor.datatype]).itemsize
-        if len(raw) % size:
+    if raw is not None:
+        if len(raw) % dtype.itemsize:
             raise InvalidRequest(
                 f'input "{tensor.name}" has {len(raw)} raw bytes, not a whole number of'
-                f" {tensor.datatype} values ({size} bytes each)"
+                f" {tensor.datatype} values ({dtype.itemsize} bytes each)"
             )
-        values = np.frombuffer(raw, dtype=_RAW[tensor.datatype]).astype(np.float64)
+        values = np.frombuffer(raw, dtype=dtype).astype(np.float64)
+    elif tensor.datatype in _CONTENTS:
+        values = np.asarray(getattr(tensor.contents, _CONTENTS[tensor.datatype]), np.float64)
+    else:
+        raise InvalidRequest(f'input "{tensor.name}" is {tensor.datatype}: send it as raw bytes')
     return Tensor(tensor.name, tensor.datatype, tuple(tensor.shape), values)
 
 
