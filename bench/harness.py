@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmarks: a real uvicorn server on loopback and a bounded HTTP load.
+"""Shared pieces of the benchmarks: a real uvicorn server on loopback, bounded HTTP and gRPC loads.
 
 Traffic only ever goes to 127.0.0.1, and every load loop is bounded in requests and seconds.
 """
@@ -14,11 +14,12 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,6 +173,12 @@ async def _load(
 ) -> LoadResult:
     result = LoadResult(concurrency, 0.0)
     sent = 0
+    # Bytes go as they are (a body encoded once, outside the timed loop); anything else as JSON.
+    payload: dict[str, Any] = (
+        {"content": body, "headers": {"content-type": "application/json"}}
+        if isinstance(body, bytes)
+        else {"json": body}
+    )
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as client:
         started = time.perf_counter()
@@ -183,7 +190,7 @@ async def _load(
                 sent += 1
                 t0 = time.perf_counter()
                 try:
-                    r = await client.request(method, url, json=body)
+                    r = await client.request(method, url, **payload)
                 except httpx.HTTPError as e:
                     result.errors.append(f"{type(e).__name__}: {e}")
                     continue
@@ -211,9 +218,77 @@ def load(
     keep_bodies: bool = False,
     headers: dict[str, str] | None = None,
 ) -> LoadResult:
-    """Send at most ``max_requests`` requests in at most ``max_seconds`` from ``concurrency`` clients."""
+    """Send at most ``max_requests`` requests in at most ``max_seconds`` from ``concurrency`` clients.
+
+    ``body`` is sent as JSON, or as it is when it is ``bytes`` (JSON encoded once by the caller).
+    """
     return asyncio.run(
         _load(method, url, body, concurrency, max_requests, max_seconds, keep_bodies, headers)
+    )
+
+
+GrpcMethod = Callable[..., Awaitable[Any]]
+
+
+async def _grpc_load(
+    target: str,
+    method: Callable[[grpc.aio.Channel], GrpcMethod],
+    request: Any,
+    concurrency: int,
+    max_requests: int,
+    max_seconds: float,
+    keep_bodies: bool,
+    metadata: Sequence[tuple[str, str]] | None,
+) -> LoadResult:
+    result = LoadResult(concurrency, 0.0)
+    sent = 0
+    async with grpc.aio.insecure_channel(target) as channel:
+        await asyncio.wait_for(channel.channel_ready(), timeout=30)
+        call = method(channel)
+        started = time.perf_counter()
+        deadline = started + max_seconds
+
+        async def caller() -> None:
+            nonlocal sent
+            while sent < max_requests and time.perf_counter() < deadline:
+                sent += 1
+                t0 = time.perf_counter()
+                try:
+                    response = await call(request, timeout=60, metadata=metadata)
+                except grpc.aio.AioRpcError as e:
+                    result.errors.append(f"{e.code().name}: {(e.details() or '')[:200]}")
+                    continue
+                result.latencies.append(time.perf_counter() - t0)
+                if keep_bodies:
+                    result.bodies.append(response)
+
+        await asyncio.gather(*(caller() for _ in range(concurrency)))
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def grpc_load(
+    target: str,
+    method: Callable[[grpc.aio.Channel], GrpcMethod],
+    request: Any,
+    *,
+    concurrency: int,
+    max_requests: int,
+    max_seconds: float,
+    keep_bodies: bool = False,
+    metadata: Sequence[tuple[str, str]] | None = None,
+) -> LoadResult:
+    """Make at most ``max_requests`` unary calls in at most ``max_seconds`` from ``concurrency`` callers.
+
+    ``method`` picks the call from a generated stub on the channel (e.g. ``lambda channel:
+    PredictionServiceStub(channel).Predict``); ``request`` is one message, built once and sent
+    by every call. The callers share one ``grpc.aio`` channel, one HTTP/2 connection, as a
+    gRPC client's calls do; the connection is made before the clock starts.
+    """
+    return asyncio.run(
+        _grpc_load(
+            target, method, request, concurrency, max_requests, max_seconds, keep_bodies, metadata
+        )
     )
 
 

@@ -41,6 +41,11 @@ BATCH = 8  # concurrent requests a server-side batcher would stack
 RESULTS = harness.ROOT / "bench" / "results" / "serving.md"
 
 
+def _load_average() -> str:
+    """The machine's load average over 1, 5 and 15 minutes, as ``/proc/loadavg`` gives them."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
     fn()  # warm-up: tracing and first allocation are not what a steady server pays
     times = []
@@ -164,6 +169,102 @@ def json_costs(body: bytes, answer: bytes) -> list[tuple[str, float]]:
     ]
 
 
+PROTOCOLS = {
+    "rest_predict": "REST `POST /v1/models/{name}:predict` (JSON `instances`)",
+    "grpc_predict": "gRPC TF Serving `PredictionService/Predict` (`tf.make_tensor_proto`)",
+    "rest_infer": "REST v2 `POST /v2/models/{name}/infer` (JSON tensors)",
+    "grpc_infer": "gRPC v2 `GRPCInferenceService/ModelInfer` (`raw_input_contents`)",
+}
+
+
+def protocol_rows(
+    server: harness.Server, windows: np.ndarray, requests: int
+) -> list[tuple[str, int, harness.LoadResult]]:
+    """Each protocol's one-step forecasts of ``windows`` [batch, window_size], at concurrency 1 and 8.
+
+    Every request is built once; before any timing, each protocol's answer is checked to equal
+    REST ``:predict``'s (rtol 1e-6), so the rows time the same work.
+    """
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+    from tritonclient.grpc import service_pb2, service_pb2_grpc
+
+    from contract.store import INPUT_KEY, OUTPUT_KEY
+
+    windows = windows.astype(np.float32)
+    predict = predict_pb2.PredictRequest()
+    predict.model_spec.name = MODEL
+    predict.inputs[INPUT_KEY].CopyFrom(tf.make_tensor_proto(windows))
+    tensor = service_pb2.ModelInferRequest.InferInputTensor(
+        name=INPUT_KEY, datatype="FP32", shape=list(windows.shape)
+    )
+    infer = service_pb2.ModelInferRequest(
+        model_name=MODEL, inputs=[tensor], raw_input_contents=[windows.astype("<f4").tobytes()]
+    )
+    rest_predict = json.dumps({"instances": windows.tolist()}).encode()
+    rest_infer = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": INPUT_KEY,
+                    "shape": list(windows.shape),
+                    "datatype": "FP32",
+                    "data": windows.ravel().tolist(),
+                }
+            ]
+        }
+    ).encode()
+
+    def rest(path: str, body: bytes) -> Callable[..., harness.LoadResult]:
+        return lambda **kw: harness.load("POST", server.url + path, body, max_seconds=60, **kw)
+
+    def grpc_call(method: Callable[[Any], Any], request: Any) -> Callable[..., harness.LoadResult]:
+        return lambda **kw: harness.grpc_load(
+            server.grpc_target, method, request, max_seconds=60, **kw
+        )
+
+    def v2_forecasts(out: Any) -> np.ndarray:
+        return np.frombuffer(out.raw_output_contents[0], "<f4").reshape(tuple(out.outputs[0].shape))
+
+    sends: dict[str, tuple[Callable[..., harness.LoadResult], Callable[[Any], np.ndarray]]] = {
+        "rest_predict": (
+            rest(f"/v1/models/{MODEL}:predict", rest_predict),
+            lambda out: np.asarray(out["predictions"]),
+        ),
+        "grpc_predict": (
+            grpc_call(
+                lambda ch: prediction_service_pb2_grpc.PredictionServiceStub(ch).Predict, predict
+            ),
+            lambda out: tf.make_ndarray(out.outputs[OUTPUT_KEY]),
+        ),
+        "rest_infer": (
+            rest(f"/v2/models/{MODEL}/infer", rest_infer),
+            lambda out: np.reshape(out["outputs"][0]["data"], out["outputs"][0]["shape"]),
+        ),
+        "grpc_infer": (
+            grpc_call(lambda ch: service_pb2_grpc.GRPCInferenceServiceStub(ch).ModelInfer, infer),
+            v2_forecasts,
+        ),
+    }
+    answers = {}
+    for key, (send, forecasts) in sends.items():
+        first = send(concurrency=1, max_requests=1, keep_bodies=True)
+        if first.errors:
+            raise RuntimeError(f"{PROTOCOLS[key]}: {first.errors[0]}")
+        answers[key] = forecasts(first.bodies[0])
+        assert answers[key].shape == (len(windows), 1), (key, answers[key].shape)
+    for key, answer in answers.items():
+        np.testing.assert_allclose(answer, answers["rest_predict"], rtol=1e-6, err_msg=key)
+    for send, _ in sends.values():
+        send(concurrency=1, max_requests=5)  # warm-up: each protocol's first calls
+    rows = []
+    for c in (1, 8):  # the protocols back to back at each concurrency, under the same load
+        for key, (send, _) in sends.items():
+            result = send(concurrency=c, max_requests=max(int(requests * (1 + c / 8)), c))
+            rows.append((key, c, result))
+    return rows
+
+
 PANEL_SERIES = 100
 PANEL_SECTION = "## Many series in one request"
 
@@ -207,16 +308,16 @@ def panel_section(store: Path, series: np.ndarray, repeats: int, log: Path) -> s
         post = f"{server.url}/forecast"
         harness.load("POST", post, {"model": MODEL, "series": series.tolist()},
                      concurrency=1, max_requests=3, max_seconds=60)  # fmt: skip
-        load_before = Path("/proc/loadavg").read_text().split()[:3]
+        load_before = _load_average()
         rows = panel_rows(post, series, repeats)
-        load_after = Path("/proc/loadavg").read_text().split()[:3]
+        load_after = _load_average()
     return "\n".join(
         [
             PANEL_SECTION,
             "",
             f"Measured alone with `python bench/serving.py --panel` on {harness.machine()};"
-            f" load average (1, 5, 15 min) {' '.join(load_before)} before and"
-            f" {' '.join(load_after)} after (other work shared the cores). Model {MODEL},"
+            f" load average (1, 5, 15 min) {load_before} before and"
+            f" {load_after} after (other work shared the cores). Model {MODEL},"
             f" horizon {HORIZON}, the default baselines; milliseconds for all {PANEL_SERIES}"
             " series (the single requests timed back to back, median of the repeats)."
             " Both do the same model work, one WaveNet pass over each series and its horizon:"
@@ -289,7 +390,7 @@ def statistical_section(series: np.ndarray, repeats: int, scratch: Path) -> str:
         ready=lambda url: all(harness.available(url, n) for n in names),
     ) as server:
         post = f"{server.url}/forecast"
-        load_before = Path("/proc/loadavg").read_text().split()[:3]
+        load_before = _load_average()
         for n in names:
             body = {"model": n, "series": series.tolist(), "horizon": HORIZON}
             harness.load("POST", post, body, concurrency=1, max_requests=20, max_seconds=30)
@@ -299,15 +400,15 @@ def statistical_section(series: np.ndarray, repeats: int, scratch: Path) -> str:
                     max_requests=repeats * (1 + c // 8), max_seconds=60,
                 )  # fmt: skip
                 rows.append((n, c, result))
-        load_after = Path("/proc/loadavg").read_text().split()[:3]
-    busy = max(float(load_before[0]), float(load_after[0])) > 1
+        load_after = _load_average()
+    busy = max(float(load_before.split()[0]), float(load_after.split()[0])) > 1
     shared = " (above 1: other work shared the two cores with client and server)" if busy else ""
     lines = [
         STATISTICAL_SECTION,
         "",
         f"Measured on its own with `python bench/serving.py --statistical` on"
-        f" {harness.machine()}; load average (1, 5, 15 min) {' '.join(load_before)} before and"
-        f" {' '.join(load_after)} after{shared}. {', '.join(STATISTICAL)} fitted on the synthetic series"
+        f" {harness.machine()}; load average (1, 5, 15 min) {load_before} before and"
+        f" {load_after} after{shared}. {', '.join(STATISTICAL)} fitted on the synthetic series"
         f" (split at 1000, season 365) by `python -m training.cli --arch auto_ets --arch"
         f" auto_arima` into a scratch store in {train_s:.0f} s; POST /forecast with the whole"
         f" {len(series):,} values, horizon {HORIZON}, the default baselines, as the WaveNet rows"
@@ -387,10 +488,13 @@ def main(argv: list[str] | None = None) -> int:
     compute_s, diy_s, window = in_process_floors(store, series[1461])
     print(f"compute floor {compute_s * 1000:.2f} ms, DIY predict {diy_s * 1000:.1f} ms", flush=True)
 
+    windows = np.lib.stride_tricks.sliding_window_view(series[1461], window)
+
     def body(n: int) -> dict[str, object]:
         return {"model": MODEL, "series": series[n].tolist(), "horizon": HORIZON}
 
     rows: list[tuple[str, str, int, harness.LoadResult]] = []
+    load_before = _load_average()
     with harness.serve(
         {"FORECAST_MODEL_STORE": str(store)},
         scratch / "server.log",
@@ -424,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
                 max_requests=int(2000 * scale), max_seconds=20,
             )  # fmt: skip
             rows.append(("GET /health (HTTP floor)", "health", c, result))
+        protocols = protocol_rows(server, windows, int(100 * scale))
+    load_after = _load_average()
 
     coding = json_costs(big_body, big_answer)
     apart_s, together_s = batching_gain(store, series[1461])
@@ -432,13 +538,23 @@ def main(argv: list[str] | None = None) -> int:
     p50_big = big.percentile(50)
     errors_64 = len(by_key[("1461", 64)].errors)
     speedup = diy_s * 1000 / p50_small
+    by_protocol = {(key, c): r for key, c, r in protocols}
+    p50_rest_predict = by_protocol[("rest_predict", 1)].percentile(50)
+    p50_grpc_predict = by_protocol[("grpc_predict", 1)].percentile(50)
+    grpc_met = p50_grpc_predict <= p50_rest_predict
 
     lines = [
         "# Serving benchmark",
         "",
-        f"Machine: {harness.machine()}.",
+        f"Machine: {harness.machine()}; load average (1, 5, 15 min) {load_before}"
+        f" before the server started and {load_after} after its last request.",
         f"Model: {MODEL} (window {window}), horizon {HORIZON}, all baselines; client and server",
-        "share the machine's cores. Produced by `python bench/serving.py`.",
+        "share the machine's cores. Produced by `python bench/serving.py`. The protocol rows send every",
+        f"window of the {len(series[1461]):,}-point series ({len(windows):,} windows of {window}) in"
+        " each request, built once, to the same",
+        "server; each protocol's answer was checked once to equal REST `:predict`'s (rtol 1e-6), so",
+        "the rows time the same model call and differ in encoding, decoding and transport (gRPC's",
+        "callers share one channel; the REST bodies are JSON encoded once, before the clock).",
         "",
         "| request | concurrency | requests | errors | p50 ms | p95 ms | p99 ms | req/s |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -449,6 +565,15 @@ def main(argv: list[str] | None = None) -> int:
             f" {r.percentile(95):.2f} | {r.percentile(99):.2f} | {r.throughput:.1f} |"
         )
     lines += [
+        "",
+        f"| protocol, one-step forecasts of {len(windows):,} windows ({len(series[1461]):,} points)"
+        " per request | concurrency | requests | errors | p50 ms | p95 ms | p99 ms | req/s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {PROTOCOLS[key]} | {c} | {r.requests} | {len(r.errors)} | {r.percentile(50):.2f} |"
+            f" {r.percentile(95):.2f} | {r.percentile(99):.2f} | {r.throughput:.1f} |"
+            for key, c, r in protocols
+        ),
         "",
         "| floor or peer, 1,461 points, in process | ms |",
         "| --- | ---: |",
@@ -469,6 +594,9 @@ def main(argv: list[str] | None = None) -> int:
         f"| 100,000 points within 1 s | {p50_big:.0f} ms | {'yes' if p50_big <= 1000 else 'MISSED'} |",
         f"| 100,000 points within 1 GiB extra memory | {extra_bytes / 2**20:.0f} MiB | {'yes' if extra_bytes <= 2**30 else 'MISSED'} |",
         f"| 0 errors at concurrency 64 | {errors_64} | {'yes' if errors_64 == 0 else 'MISSED'} |",
+        f"| gRPC Predict p50 at 1,461 points no slower than REST `:predict` (same run) |"
+        f" {p50_grpc_predict:.2f} ms against {p50_rest_predict:.2f} ms |"
+        f" {'yes' if grpc_met else 'MISSED'} |",
         "",
         "Cost against length (p50 at concurrency 1): "
         + ", ".join(
@@ -481,6 +609,9 @@ def main(argv: list[str] | None = None) -> int:
     for label, _, c, r in rows:
         for e in r.errors[:3]:
             lines.append(f"- error in {label} at concurrency {c}: {e}")
+    for key, c, r in protocols:
+        for e in r.errors[:3]:
+            lines.append(f"- error in {PROTOCOLS[key]} at concurrency {c}: {e}")
     text = "\n".join(lines) + "\n"
     print(text)
     text += harness.hand_written_notes(RESULTS)  # the notes on the tables, many-series rows
