@@ -14,6 +14,7 @@ protocol's ``{"error": "<message>"}``, as JSON whatever the request's form.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -101,8 +102,11 @@ def _metadata(
 
 def _from_json(tensor: OIPInput, data: OIPData) -> Tensor:
     """The tensor's values, row-major, whether ``data`` came flat or nested (even ragged)."""
-    rows = [r if isinstance(r, list) else [r] for r in data]
-    values = np.asarray([v for row in rows for v in row], dtype=np.float64)
+    if not any(isinstance(row, list) for row in data):  # flat: no list per value to make
+        values = np.asarray(data, dtype=np.float64)
+    else:
+        rows = (row if isinstance(row, list) else (row,) for row in data)
+        values = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64)
     return Tensor(tensor.name, tensor.datatype, tuple(tensor.shape), values)
 
 
